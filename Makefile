@@ -1,0 +1,45 @@
+# Latch: the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+MODULES := pkg services/auth
+TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_DATABASE_URL TEST_REDIS_URL
+
+.PHONY: run build test test-go test-compat check-services bench bench-auth lint clean
+
+## run: start the system on embedded defaults (SQLite and a generated secret in ./.data)
+run: build
+	@echo "auth: http://localhost:$${PORT:-3001}/api/auth/ok  (data in ./.data)"
+	$(BIN)/auth serve
+
+## build: build every service binary into ./bin
+build:
+	@mkdir -p $(BIN)
+	cd services/auth && $(GO) build -o $(BIN)/auth .
+
+## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
+test: check-services test-go test-compat
+
+check-services:
+	@scripts/check-services
+
+test-go:
+	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...); done
+
+test-compat: build
+	@echo "== Better Auth compatibility suite (services/auth/compat)"
+	cd services/auth/compat && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCH_AUTH_BIN=$(BIN)/auth npm test
+
+## bench: performance figures, side by side with Better Auth (see README)
+bench: bench-auth
+
+bench-auth: build
+	cd bench/auth && ./run
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+clean:
+	rm -rf $(BIN)

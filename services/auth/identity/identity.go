@@ -1,0 +1,93 @@
+// Package identity holds Latch's accounts and sessions: who a user is, how
+// they prove it, and the rules for the sessions they hold. It knows nothing
+// of HTTP or SQL; the store it needs is the Store interface below.
+package identity
+
+import (
+	"crypto/rand"
+	"errors"
+	"time"
+)
+
+// User is a person who can sign in. Field names follow Better Auth's user model.
+type User struct {
+	ID            string
+	Name          string
+	Email         string
+	EmailVerified bool
+	Image         *string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Session is a server-side sign-in, identified by an opaque random token.
+type Session struct {
+	ID        string
+	Token     string
+	UserID    string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	IPAddress string
+	UserAgent string
+}
+
+// Account links a user to a way of signing in; "credential" holds the password hash.
+type Account struct {
+	ID         string
+	AccountID  string
+	ProviderID string
+	UserID     string
+	Password   *string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// CredentialProvider is Better Auth's provider id for email and password.
+const CredentialProvider = "credential"
+
+// Errors the identity rules produce. Transports map each to a status once.
+var (
+	ErrInvalidEmail              = errors.New("invalid email")
+	ErrPasswordTooShort          = errors.New("password too short")
+	ErrPasswordTooLong           = errors.New("password too long")
+	ErrUserExists                = errors.New("user already exists")
+	ErrInvalidCredentials        = errors.New("invalid email or password")
+	ErrInvalidPassword           = errors.New("invalid password")
+	ErrCredentialAccountNotFound = errors.New("credential account not found")
+	ErrUnauthenticated           = errors.New("no valid session")
+	ErrSessionNotFresh           = errors.New("session is not fresh")
+	ErrEmailCannotBeUpdated      = errors.New("email can not be updated")
+	ErrNoFieldsToUpdate          = errors.New("no fields to update")
+	// ErrNotFound is returned by a Store when the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned by a Store when a unique value is already taken.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable wraps store failures that are not the caller's fault
+	// (the database went away); transports answer 503.
+	ErrUnavailable = errors.New("identity store unavailable")
+)
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// NewID returns a 32-character id or session token from [a-zA-Z0-9], drawn
+// uniformly like Better Auth's generateId, so ids from either look alike.
+func NewID() string { return randomString(32) }
+
+func randomString(n int) string {
+	const maxValid = 256 / len(idAlphabet) * len(idAlphabet) // 248: reject the bias tail
+	out := make([]byte, 0, n)
+	buf := make([]byte, n*2)
+	for len(out) < n {
+		_, _ = rand.Read(buf) // crypto/rand.Read never fails on supported platforms
+		for _, b := range buf {
+			if int(b) < maxValid {
+				out = append(out, idAlphabet[int(b)%len(idAlphabet)])
+				if len(out) == n {
+					break
+				}
+			}
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,326 @@
+// Package identitytest is the conformance suite every identity.Store
+// implementation must pass, run by each backend's own tests.
+package identitytest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/services/auth/identity"
+)
+
+// RunStoreTests runs every conformance test; newStore must return an empty store.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s identity.Store)
+	}{
+		{"CreateUserStoresUserAndAccountTogether", testCreateUser},
+		{"DuplicateEmailIsAConflictAndWritesNothing", testDuplicateEmail},
+		{"ConcurrentDuplicateSignUpsLeaveOneUser", testConcurrentDuplicate},
+		{"MissingRowsAreNotFound", testNotFound},
+		{"SessionsRoundTripWithTheirUser", testSessions},
+		{"ExtendSessionMovesExpiry", testExtendSession},
+		{"DeletingSessionsIsScopedToTheUser", testDeleteSessions},
+		{"ActiveSessionsSkipExpiredOnes", testActiveSessions},
+		{"UpdateUserChangesOnlyPatchedFields", testUpdateUser},
+		{"ChangePasswordReplacesSessionsAtomically", testChangePassword},
+		{"TimesKeepMillisecondsInUTC", testTimes},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 29, 10, 30, 0, 123_000_000, time.UTC)
+
+func newUser(email string) (identity.User, identity.Account) {
+	u := identity.User{ID: identity.NewID(), Name: "Ann", Email: email, CreatedAt: t0, UpdatedAt: t0}
+	hash := "00112233445566778899aabbccddeeff:abcd"
+	a := identity.Account{
+		ID: identity.NewID(), AccountID: u.ID, ProviderID: identity.CredentialProvider, UserID: u.ID,
+		Password: &hash, CreatedAt: t0, UpdatedAt: t0,
+	}
+	return u, a
+}
+
+func newSession(userID string, expires time.Time) identity.Session {
+	return identity.Session{
+		ID: identity.NewID(), Token: identity.NewID(), UserID: userID,
+		ExpiresAt: expires, CreatedAt: t0, UpdatedAt: t0, IPAddress: "203.0.113.7", UserAgent: "test/1.0",
+	}
+}
+
+func mustCreate(t *testing.T, s identity.Store, email string) identity.User {
+	t.Helper()
+	u, a := newUser(email)
+	if err := s.CreateUser(context.Background(), u, a); err != nil {
+		t.Fatalf("CreateUser(%s): %v", email, err)
+	}
+	return u
+}
+
+func testCreateUser(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "ann@example.com")
+	got, err := s.UserByEmail(ctx, "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID || got.Name != "Ann" || got.EmailVerified || got.Image != nil {
+		t.Errorf("UserByEmail = %+v, want %+v", got, u)
+	}
+	acct, err := s.CredentialAccount(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.UserID != u.ID || acct.AccountID != u.ID || acct.Password == nil {
+		t.Errorf("CredentialAccount = %+v", acct)
+	}
+}
+
+func testDuplicateEmail(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	first := mustCreate(t, s, "dup@example.com")
+	u, a := newUser("dup@example.com")
+	if err := s.CreateUser(ctx, u, a); !errors.Is(err, identity.ErrConflict) {
+		t.Fatalf("second CreateUser = %v, want ErrConflict", err)
+	}
+	if _, err := s.CredentialAccount(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("the losing sign-up left an account row (err = %v)", err)
+	}
+	got, _ := s.UserByEmail(ctx, "dup@example.com")
+	if got.ID != first.ID {
+		t.Errorf("user = %s, want the first one %s", got.ID, first.ID)
+	}
+}
+
+func testConcurrentDuplicate(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	results := make(chan error, n)
+	ids := make(chan string, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, a := newUser("race@example.com")
+			err := s.CreateUser(ctx, u, a)
+			results <- err
+			if err == nil {
+				ids <- u.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	close(ids)
+	ok := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, identity.ErrConflict):
+			t.Errorf("CreateUser = %v, want nil or ErrConflict", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d sign-ups succeeded, want exactly 1", ok)
+	}
+	winner := <-ids
+	if _, err := s.CredentialAccount(ctx, winner); err != nil {
+		t.Errorf("winner has no account: %v", err)
+	}
+}
+
+func testNotFound(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	checks := map[string]error{}
+	_, checks["UserByEmail"] = s.UserByEmail(ctx, "nobody@example.com")
+	_, checks["UserByID"] = s.UserByID(ctx, "missing")
+	_, checks["CredentialAccount"] = s.CredentialAccount(ctx, "missing")
+	_, _, checks["SessionByToken"] = s.SessionByToken(ctx, "missing")
+	checks["ExtendSession"] = s.ExtendSession(ctx, "missing", t0, t0)
+	_, checks["UpdateUser"] = s.UpdateUser(ctx, "missing", identity.UserPatch{Name: ptr("x")}, t0)
+	for op, err := range checks {
+		if !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", op, err)
+		}
+	}
+}
+
+func testSessions(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "sess@example.com")
+	sess := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, user, err := s.SessionByToken(ctx, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != sess {
+		t.Errorf("session = %+v, want %+v", got, sess)
+	}
+	if user.ID != u.ID || user.Email != u.Email || !user.CreatedAt.Equal(u.CreatedAt) {
+		t.Errorf("user = %+v, want %+v", user, u)
+	}
+	if err := s.DeleteSession(ctx, sess.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionByToken(ctx, sess.Token); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+}
+
+func testExtendSession(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "ext@example.com")
+	sess := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	later, now := t0.Add(7*24*time.Hour), t0.Add(time.Minute)
+	if err := s.ExtendSession(ctx, sess.Token, later, now); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := s.SessionByToken(ctx, sess.Token)
+	if !got.ExpiresAt.Equal(later) || !got.UpdatedAt.Equal(now) {
+		t.Errorf("expires %v updated %v, want %v and %v", got.ExpiresAt, got.UpdatedAt, later, now)
+	}
+}
+
+func testDeleteSessions(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	ann := mustCreate(t, s, "ann2@example.com")
+	bob := mustCreate(t, s, "bob2@example.com")
+	a1, a2, a3 := newSession(ann.ID, t0.Add(time.Hour)), newSession(ann.ID, t0.Add(time.Hour)), newSession(ann.ID, t0.Add(time.Hour))
+	b1 := newSession(bob.ID, t0.Add(time.Hour))
+	for _, x := range []identity.Session{a1, a2, a3, b1} {
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Bob cannot delete Ann's session by naming its token.
+	if err := s.DeleteUserSession(ctx, bob.ID, a1.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionByToken(ctx, a1.Token); err != nil {
+		t.Errorf("Bob deleted Ann's session: %v", err)
+	}
+	if err := s.DeleteOtherSessions(ctx, ann.ID, a1.Token); err != nil {
+		t.Fatal(err)
+	}
+	for tok, want := range map[string]bool{a1.Token: true, a2.Token: false, a3.Token: false, b1.Token: true} {
+		_, _, err := s.SessionByToken(ctx, tok)
+		if (err == nil) != want {
+			t.Errorf("after DeleteOtherSessions, session exists = %v, want %v", err == nil, want)
+		}
+	}
+	if err := s.DeleteUserSessions(ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionByToken(ctx, a1.Token); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("Ann's last session survived DeleteUserSessions")
+	}
+	if _, _, err := s.SessionByToken(ctx, b1.Token); err != nil {
+		t.Errorf("Bob's session was deleted with Ann's: %v", err)
+	}
+}
+
+func testActiveSessions(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "active@example.com")
+	live, dead := newSession(u.ID, t0.Add(time.Hour)), newSession(u.ID, t0.Add(-time.Hour))
+	for _, x := range []identity.Session{live, dead} {
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ActiveSessions(ctx, u.ID, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Token != live.Token {
+		t.Errorf("ActiveSessions = %+v, want only the live one", got)
+	}
+}
+
+func testUpdateUser(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "upd@example.com")
+	later := t0.Add(time.Hour)
+	got, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{SetImage: true, Image: ptr("https://img.example/a.png")}, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Ann" || got.Image == nil || *got.Image != "https://img.example/a.png" || !got.UpdatedAt.Equal(later) {
+		t.Errorf("after image update: %+v", got)
+	}
+	got, err = s.UpdateUser(ctx, u.ID, identity.UserPatch{Name: ptr("Ann B"), SetImage: true}, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Ann B" || got.Image != nil {
+		t.Errorf("after name update and image clear: %+v", got)
+	}
+}
+
+func testChangePassword(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "pw@example.com")
+	old := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	acct, _ := s.CredentialAccount(ctx, u.ID)
+	repl := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.ChangePassword(ctx, acct.ID, "new-hash", t0, &repl); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.CredentialAccount(ctx, u.ID); a.Password == nil || *a.Password != "new-hash" {
+		t.Errorf("password not changed: %+v", a)
+	}
+	if _, _, err := s.SessionByToken(ctx, old.Token); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("old session survived: %v", err)
+	}
+	if _, _, err := s.SessionByToken(ctx, repl.Token); err != nil {
+		t.Errorf("replacement session missing: %v", err)
+	}
+	// A replacement that cannot be written (its id is taken) rolls the whole
+	// change back: the password and the sessions stay as they were.
+	bob := mustCreate(t, s, "pw-bob@example.com")
+	bobs := newSession(bob.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, bobs); err != nil {
+		t.Fatal(err)
+	}
+	clash := newSession(u.ID, t0.Add(time.Hour))
+	clash.ID = bobs.ID
+	if err := s.ChangePassword(ctx, acct.ID, "newer-hash", t0, &clash); err == nil {
+		t.Fatal("ChangePassword with a clashing session id succeeded")
+	}
+	if a, _ := s.CredentialAccount(ctx, u.ID); a.Password == nil || *a.Password != "new-hash" {
+		t.Errorf("a failed change altered the password: %+v", a)
+	}
+	if _, _, err := s.SessionByToken(ctx, repl.Token); err != nil {
+		t.Errorf("a failed change deleted the sessions: %v", err)
+	}
+}
+
+func testTimes(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "time@example.com")
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(t0) {
+		t.Errorf("created_at = %v (%v), want %v UTC", got.CreatedAt, got.CreatedAt.Location(), t0)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,190 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/latchid/latch/services/auth/identity"
+)
+
+// IdentityStore implements identity.Store.
+type IdentityStore struct{ db *gorm.DB }
+
+// NewIdentityStore returns the identity store over db.
+func NewIdentityStore(db *DB) *IdentityStore { return &IdentityStore{db: db.Gorm} }
+
+var _ identity.Store = (*IdentityStore)(nil)
+
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a identity.Account) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(ptr(userRowOf(u))).Error; err != nil {
+			return err
+		}
+		return tx.Create(&accountRow{
+			ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID,
+			Password: a.Password, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		}).Error
+	})
+	return classify("create user", err)
+}
+
+func (s *IdentityStore) UserByEmail(ctx context.Context, email string) (identity.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&row).Error
+	return row.domain(), classify("find user by email", err)
+}
+
+func (s *IdentityStore) UserByID(ctx context.Context, id string) (identity.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return row.domain(), classify("find user", err)
+}
+
+func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identity.UserPatch, now time.Time) (identity.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		changes := map[string]any{"updated_at": now}
+		if patch.Name != nil {
+			changes["name"] = *patch.Name
+		}
+		if patch.SetImage {
+			changes["image"] = patch.Image
+		}
+		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(changes)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return tx.Where("id = ?", id).Take(&row).Error
+	})
+	return row.domain(), classify("update user", err)
+}
+
+func (s *IdentityStore) CredentialAccount(ctx context.Context, userID string) (identity.Account, error) {
+	var row accountRow
+	// Better Auth's credential account has account_id = user id; match it the
+	// same way so accounts written by either are found by both.
+	err := s.db.WithContext(ctx).
+		Where("user_id = ? AND provider_id = ?", userID, identity.CredentialProvider).
+		Order("created_at").Take(&row).Error
+	return row.domain(), classify("find credential account", err)
+}
+
+func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
+	return classify("create session", s.db.WithContext(ctx).Create(ptr(sessionRowOf(sess))).Error)
+}
+
+// sessionWithUser is the one-query read behind every authenticated request.
+type sessionWithUser struct {
+	ID             string    `gorm:"column:id"`
+	ExpiresAt      time.Time `gorm:"column:expires_at"`
+	Token          string    `gorm:"column:token"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+	IPAddress      *string   `gorm:"column:ip_address"`
+	UserAgent      *string   `gorm:"column:user_agent"`
+	UserID         string    `gorm:"column:user_id"`
+	UName          string    `gorm:"column:u_name"`
+	UEmail         string    `gorm:"column:u_email"`
+	UEmailVerified bool      `gorm:"column:u_email_verified"`
+	UImage         *string   `gorm:"column:u_image"`
+	UCreatedAt     time.Time `gorm:"column:u_created_at"`
+	UUpdatedAt     time.Time `gorm:"column:u_updated_at"`
+}
+
+const sessionByTokenSQL = `SELECT s.id, s.expires_at, s.token, s.created_at, s.updated_at, s.ip_address, s.user_agent, s.user_id,
+  u.name AS u_name, u.email AS u_email, u.email_verified AS u_email_verified, u.image AS u_image,
+  u.created_at AS u_created_at, u.updated_at AS u_updated_at
+FROM session s JOIN "user" u ON u.id = s.user_id
+WHERE s.token = ?`
+
+func (s *IdentityStore) SessionByToken(ctx context.Context, token string) (identity.Session, identity.User, error) {
+	var rows []sessionWithUser
+	if err := s.db.WithContext(ctx).Raw(sessionByTokenSQL, token).Scan(&rows).Error; err != nil {
+		return identity.Session{}, identity.User{}, classify("find session", err)
+	}
+	if len(rows) == 0 {
+		return identity.Session{}, identity.User{}, identity.ErrNotFound
+	}
+	r := rows[0]
+	user := identity.User{
+		ID: r.UserID, Name: r.UName, Email: r.UEmail, EmailVerified: r.UEmailVerified, Image: r.UImage,
+		CreatedAt: r.UCreatedAt.UTC(), UpdatedAt: r.UUpdatedAt.UTC(),
+	}
+	sess := sessionRow{
+		ID: r.ID, ExpiresAt: r.ExpiresAt, Token: r.Token, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		IPAddress: r.IPAddress, UserAgent: r.UserAgent, UserID: r.UserID,
+	}
+	return sess.domain(), user, nil
+}
+
+func (s *IdentityStore) ExtendSession(ctx context.Context, token string, expiresAt, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&sessionRow{}).Where("token = ?", token).
+		Updates(map[string]any{"expires_at": expiresAt, "updated_at": now})
+	if res.Error != nil {
+		return classify("extend session", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return identity.ErrNotFound
+	}
+	return nil
+}
+
+func (s *IdentityStore) DeleteSession(ctx context.Context, token string) error {
+	return classify("delete session", s.db.WithContext(ctx).Where("token = ?", token).Delete(&sessionRow{}).Error)
+}
+
+func (s *IdentityStore) DeleteUserSession(ctx context.Context, userID, token string) error {
+	return classify("delete session", s.db.WithContext(ctx).
+		Where("user_id = ? AND token = ?", userID, token).Delete(&sessionRow{}).Error)
+}
+
+func (s *IdentityStore) DeleteUserSessions(ctx context.Context, userID string) error {
+	return classify("delete sessions", s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{}).Error)
+}
+
+func (s *IdentityStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string) error {
+	return classify("delete other sessions", s.db.WithContext(ctx).
+		Where("user_id = ? AND token <> ?", userID, keepToken).Delete(&sessionRow{}).Error)
+}
+
+func (s *IdentityStore) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]identity.Session, error) {
+	var rows []sessionRow
+	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, now).
+		Order("created_at").Find(&rows).Error
+	if err != nil {
+		return nil, classify("list sessions", err)
+	}
+	out := make([]identity.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var acct accountRow
+		if err := tx.Where("id = ?", accountID).Take(&acct).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&accountRow{}).Where("id = ?", accountID).
+			Updates(map[string]any{"password": hash, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if replace == nil {
+			return nil
+		}
+		if err := tx.Where("user_id = ?", acct.UserID).Delete(&sessionRow{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(ptr(sessionRowOf(*replace))).Error
+	})
+	return classify("change password", err)
+}
+
+func ptr[T any](v T) *T { return &v }

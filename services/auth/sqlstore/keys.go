@@ -1,0 +1,97 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/latchid/latch/services/auth/signing"
+)
+
+// KeyStore implements signing.KeyStore on the jwks table.
+type KeyStore struct {
+	db      *gorm.DB
+	dialect Dialect
+}
+
+// NewKeyStore returns the key store over db.
+func NewKeyStore(db *DB) *KeyStore { return &KeyStore{db: db.Gorm, dialect: db.Dialect} }
+
+var _ signing.KeyStore = (*KeyStore)(nil)
+
+// keyLockID names the advisory lock that serialises key creation across
+// replicas ("latch-jwks" as a number).
+const keyLockID = 0x6c61746368_6a77
+
+func (s *KeyStore) Keys(ctx context.Context) ([]signing.StoredKey, error) {
+	var rows []keyRow
+	if err := s.db.WithContext(ctx).Order("created_at DESC").Find(&rows).Error; err != nil {
+		return nil, classify("read keys", err)
+	}
+	out := make([]signing.StoredKey, len(rows))
+	for i, r := range rows {
+		out[i] = signing.StoredKey{
+			ID: r.ID, PublicKey: r.PublicKey, PrivateKey: r.PrivateKey,
+			CreatedAt: r.CreatedAt.UTC(), ExpiresAt: utcPtr(r.ExpiresAt), Alg: r.Alg, Crv: r.Crv,
+		}
+	}
+	return out, nil
+}
+
+func (s *KeyStore) InsertKeyUnlessCovered(ctx context.Context, k signing.StoredKey, at time.Time) (bool, error) {
+	inserted := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lock(tx); err != nil {
+			return err
+		}
+		var covering int64
+		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", at).Count(&covering).Error; err != nil {
+			return err
+		}
+		if covering > 0 {
+			return nil
+		}
+		inserted = true
+		return tx.Create(rowOf(k)).Error
+	})
+	return inserted, classify("insert key", err)
+}
+
+func (s *KeyStore) ReplaceKeys(ctx context.Context, k signing.StoredKey, retireAt time.Time) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lock(tx); err != nil {
+			return err
+		}
+		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", retireAt).
+			Update("expires_at", retireAt).Error; err != nil {
+			return err
+		}
+		return tx.Create(rowOf(k)).Error
+	})
+	return classify("rotate keys", err)
+}
+
+// lock takes a transaction-scoped advisory lock on PostgreSQL; SQLite
+// transactions are already serialised by its single writer.
+func (s *KeyStore) lock(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?)", keyLockID).Error
+}
+
+func rowOf(k signing.StoredKey) *keyRow {
+	return &keyRow{
+		ID: k.ID, PublicKey: k.PublicKey, PrivateKey: k.PrivateKey,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, Alg: k.Alg, Crv: k.Crv,
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,109 @@
+package sqlstore
+
+import (
+	"time"
+
+	"github.com/latchid/latch/services/auth/identity"
+)
+
+// Rows mirror the tables column for column. gorm's automatic timestamps are
+// off: the domain sets every time, in UTC at millisecond precision, as
+// Better Auth writes them.
+
+type userRow struct {
+	ID            string    `gorm:"column:id;primaryKey"`
+	Name          string    `gorm:"column:name"`
+	Email         string    `gorm:"column:email"`
+	EmailVerified bool      `gorm:"column:email_verified"`
+	Image         *string   `gorm:"column:image"`
+	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (userRow) TableName() string { return "user" }
+
+func (r userRow) domain() identity.User {
+	return identity.User{
+		ID: r.ID, Name: r.Name, Email: r.Email, EmailVerified: r.EmailVerified, Image: r.Image,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func userRowOf(u identity.User) userRow {
+	return userRow{
+		ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+type sessionRow struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	ExpiresAt time.Time `gorm:"column:expires_at"`
+	Token     string    `gorm:"column:token"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+	IPAddress *string   `gorm:"column:ip_address"`
+	UserAgent *string   `gorm:"column:user_agent"`
+	UserID    string    `gorm:"column:user_id"`
+}
+
+func (sessionRow) TableName() string { return "session" }
+
+func (r sessionRow) domain() identity.Session {
+	return identity.Session{
+		ID: r.ID, Token: r.Token, UserID: r.UserID,
+		ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		IPAddress: deref(r.IPAddress), UserAgent: deref(r.UserAgent),
+	}
+}
+
+func sessionRowOf(s identity.Session) sessionRow {
+	return sessionRow{
+		ID: s.ID, ExpiresAt: s.ExpiresAt, Token: s.Token, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		IPAddress: &s.IPAddress, UserAgent: &s.UserAgent, UserID: s.UserID,
+	}
+}
+
+type accountRow struct {
+	ID                    string     `gorm:"column:id;primaryKey"`
+	AccountID             string     `gorm:"column:account_id"`
+	ProviderID            string     `gorm:"column:provider_id"`
+	UserID                string     `gorm:"column:user_id"`
+	AccessToken           *string    `gorm:"column:access_token"`
+	RefreshToken          *string    `gorm:"column:refresh_token"`
+	IDToken               *string    `gorm:"column:id_token"`
+	AccessTokenExpiresAt  *time.Time `gorm:"column:access_token_expires_at"`
+	RefreshTokenExpiresAt *time.Time `gorm:"column:refresh_token_expires_at"`
+	Scope                 *string    `gorm:"column:scope"`
+	Password              *string    `gorm:"column:password"`
+	CreatedAt             time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt             time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (accountRow) TableName() string { return "account" }
+
+func (r accountRow) domain() identity.Account {
+	return identity.Account{
+		ID: r.ID, AccountID: r.AccountID, ProviderID: r.ProviderID, UserID: r.UserID,
+		Password: r.Password, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type keyRow struct {
+	ID         string     `gorm:"column:id;primaryKey"`
+	PublicKey  string     `gorm:"column:public_key"`
+	PrivateKey string     `gorm:"column:private_key"`
+	CreatedAt  time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	ExpiresAt  *time.Time `gorm:"column:expires_at"`
+	Alg        *string    `gorm:"column:alg"`
+	Crv        *string    `gorm:"column:crv"`
+}
+
+func (keyRow) TableName() string { return "jwks" }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
