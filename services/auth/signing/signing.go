@@ -206,32 +206,32 @@ func algOf(k StoredKey) string {
 func live(k StoredKey, now time.Time) bool { return k.ExpiresAt == nil || k.ExpiresAt.After(now) }
 
 // choose picks the signing key: Better Auth's rule (the newest live key of
-// the default algorithm, else the newest live key) restricted to keys
-// published for at least PublishDelay; a brand-new key signs at once only
-// when no older live key remains.
+// the default algorithm, else the newest live key), but only among keys
+// published for at least PublishDelay. When no live key has been published
+// that long, the one published longest signs: a brand-new key signs at once
+// only when it is the only one.
 func (i *Issuer) choose(keys []StoredKey, now time.Time) *StoredKey {
 	sorted := append([]StoredKey(nil), keys...)
 	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].CreatedAt.After(sorted[b].CreatedAt) })
 	settled := now.Add(-i.cfg.PublishDelay)
 	pick := func(ok func(StoredKey) bool) *StoredKey {
+		var oldest *StoredKey
 		for idx := range sorted {
-			if ok(sorted[idx]) {
-				return &sorted[idx]
+			k := &sorted[idx]
+			if !live(*k, now) || !ok(*k) {
+				continue
 			}
+			if !k.CreatedAt.After(settled) {
+				return k
+			}
+			oldest = k
 		}
-		return nil
+		return oldest
 	}
-	for _, pred := range []func(StoredKey) bool{
-		func(k StoredKey) bool { return live(k, now) && algOf(k) == DefaultAlg && !k.CreatedAt.After(settled) },
-		func(k StoredKey) bool { return live(k, now) && !k.CreatedAt.After(settled) },
-		func(k StoredKey) bool { return live(k, now) && algOf(k) == DefaultAlg },
-		func(k StoredKey) bool { return live(k, now) },
-	} {
-		if k := pick(pred); k != nil {
-			return k
-		}
+	if k := pick(func(k StoredKey) bool { return algOf(k) == DefaultAlg }); k != nil {
+		return k
 	}
-	return nil
+	return pick(func(StoredKey) bool { return true })
 }
 
 // published reports whether k belongs in the JWKS: it still signs, or

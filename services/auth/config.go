@@ -1,0 +1,253 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/sqlstore"
+)
+
+// minSecretLength is Better Auth's recommended minimum; below it a deployment
+// that is not on localhost refuses to start.
+const minSecretLength = 32
+
+// Config is the auth service's configuration, read from the environment
+// once, with the seed's variable names so existing .env files keep working.
+type Config struct {
+	Port           int
+	BaseURL        string // BETTER_AUTH_URL
+	Secret         string
+	SecretSource   string
+	DatabaseURL    string
+	DataDir        string
+	TrustedOrigins []string
+	AutoMigrate    bool
+	Pool           sqlstore.Pool
+
+	Policy identity.Policy
+
+	JWTIssuer        string
+	JWTAudience      string
+	JWTTTL           time.Duration
+	JWKSGracePeriod  time.Duration
+	JWKSRotation     time.Duration
+	JWKSPublishDelay time.Duration
+	KeyCacheTTL      time.Duration
+
+	LogLevel  slog.Level
+	LogFormat string
+}
+
+// loadConfig reads and validates the environment. A missing secret on
+// localhost is generated once and kept in the data directory; anywhere else
+// a missing or short secret stops the service.
+func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
+	e := envReader{getenv: getenv}
+	cfg := Config{
+		Port:           e.int("PORT", 3001),
+		DataDir:        e.str("LATCH_DATA_DIR", ".data"),
+		TrustedOrigins: splitList(getenv("TRUSTED_ORIGINS")),
+		AutoMigrate:    e.bool("AUTO_MIGRATE", true),
+		Pool: sqlstore.Pool{
+			MaxOpen:     e.int("DB_MAX_OPEN_CONNS", sqlstore.DefaultPool().MaxOpen),
+			MaxIdle:     e.int("DB_MAX_IDLE_CONNS", sqlstore.DefaultPool().MaxIdle),
+			MaxLifetime: e.duration("DB_CONN_MAX_LIFETIME", sqlstore.DefaultPool().MaxLifetime),
+			MaxIdleTime: e.duration("DB_CONN_MAX_IDLE_TIME", sqlstore.DefaultPool().MaxIdleTime),
+		},
+		Policy: identity.Policy{
+			SessionTTL:        e.duration("SESSION_EXPIRES_IN", 7*24*time.Hour),
+			ShortSessionTTL:   24 * time.Hour,
+			UpdateAge:         e.duration("SESSION_UPDATE_AGE", 24*time.Hour),
+			FreshAge:          e.duration("SESSION_FRESH_AGE", 24*time.Hour),
+			MinPasswordLength: e.int("PASSWORD_MIN_LENGTH", 8),
+			MaxPasswordLength: e.int("PASSWORD_MAX_LENGTH", 128),
+		},
+		JWTTTL:           e.duration("JWT_EXPIRATION", 15*time.Minute),
+		JWKSGracePeriod:  e.duration("JWKS_GRACE_PERIOD", 30*24*time.Hour),
+		JWKSRotation:     e.duration("JWKS_ROTATION_INTERVAL", 0),
+		JWKSPublishDelay: e.duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
+		KeyCacheTTL:      e.duration("KEY_CACHE_TTL", 30*time.Second),
+		LogFormat:        e.str("LOG_FORMAT", "json"),
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	cfg.BaseURL = e.str("BETTER_AUTH_URL", fmt.Sprintf("http://localhost:%d", cfg.Port))
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		e.errs = append(e.errs, fmt.Errorf("BETTER_AUTH_URL must be an absolute http(s) URL, got %q", cfg.BaseURL))
+		base = &url.URL{Scheme: "http", Host: "localhost"}
+	}
+	origin := base.Scheme + "://" + base.Host
+	cfg.JWTIssuer = e.str("JWT_ISSUER", origin)
+	cfg.JWTAudience = e.str("JWT_AUDIENCE", origin)
+	cfg.DatabaseURL = e.str("DATABASE_URL", "sqlite:"+filepath.Join(cfg.DataDir, "auth.db"))
+
+	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
+		e.errs = append(e.errs, errors.New("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH"))
+	}
+	if cfg.Policy.SessionTTL <= 0 || cfg.Policy.UpdateAge < 0 || cfg.Policy.FreshAge < 0 {
+		e.errs = append(e.errs, errors.New("SESSION_EXPIRES_IN must be positive; SESSION_UPDATE_AGE and SESSION_FRESH_AGE must not be negative"))
+	}
+	if len(e.errs) > 0 {
+		return cfg, errors.Join(e.errs...)
+	}
+
+	cfg.Secret, cfg.SecretSource = getenv("BETTER_AUTH_SECRET"), "BETTER_AUTH_SECRET"
+	if cfg.Secret == "" {
+		cfg.Secret, cfg.SecretSource = getenv("NEXT_PUBLIC_BETTER_AUTH_SECRET"), "NEXT_PUBLIC_BETTER_AUTH_SECRET"
+	}
+	local := isLocalHost(base.Hostname())
+	switch {
+	case cfg.Secret == "" && !local:
+		return cfg, fmt.Errorf("BETTER_AUTH_SECRET is required when BETTER_AUTH_URL (%s) is not localhost; generate one with: openssl rand -base64 32", cfg.BaseURL)
+	case cfg.Secret == "":
+		secret, path, err := developmentSecret(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Secret, cfg.SecretSource = secret, "generated, kept in "+path
+		log.Warn("BETTER_AUTH_SECRET is not set: using a generated development secret; set BETTER_AUTH_SECRET before exposing this service", "path", path)
+	case len(cfg.Secret) < minSecretLength && !local:
+		return cfg, fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", cfg.SecretSource, minSecretLength)
+	case len(cfg.Secret) < minSecretLength:
+		log.Warn("the secret is shorter than recommended", "source", cfg.SecretSource, "min_length", minSecretLength)
+	}
+	return cfg, nil
+}
+
+// developmentSecret returns the secret kept in dir, creating it on first use.
+func developmentSecret(dir string) (string, string, error) {
+	path := filepath.Join(dir, "auth-secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= minSecretLength {
+		return strings.TrimSpace(string(b)), path, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("create data directory: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("keep development secret: %w", err)
+	}
+	return secret, path, nil
+}
+
+func isLocalHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LogValue prints the configuration at start with every secret masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("port", c.Port),
+		slog.String("base_url", c.BaseURL),
+		slog.String("secret", "[set: "+c.SecretSource+"]"),
+		slog.String("database", redactURL(c.DatabaseURL)),
+		slog.Any("trusted_origins", c.TrustedOrigins),
+		slog.Bool("auto_migrate", c.AutoMigrate),
+		slog.String("session_expires_in", c.Policy.SessionTTL.String()),
+		slog.String("jwt_expiration", c.JWTTTL.String()),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.String("jwt_audience", c.JWTAudience),
+		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),
+		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
+	)
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// envReader reads typed values and collects every problem, so one start
+// reports all of them.
+type envReader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envReader) str(key, def string) string {
+	if v := strings.TrimSpace(e.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) int(key string, def int) int {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s must be an integer, got %q", key, v))
+		return def
+	}
+	return n
+}
+
+func (e *envReader) bool(key string, def bool) bool {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s must be true or false, got %q", key, v))
+		return def
+	}
+	return b
+}
+
+// duration accepts Go durations ("15m", "168h") or plain seconds, the unit
+// Better Auth's options use.
+func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s must be a duration like 15m or a number of seconds, got %q", key, v))
+		return def
+	}
+	return d
+}

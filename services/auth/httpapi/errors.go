@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/signing"
+)
+
+// apiError is Better Auth's error body: {message, code}. A code may be
+// empty: Better Auth answers a few errors with a message alone.
+type apiError struct {
+	Status  int    `json:"-"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func newError(status int, code, message string) *apiError {
+	return &apiError{Status: status, Code: code, Message: message}
+}
+
+// Errors with Better Auth's status, code and message, so its client reads
+// them as it reads Better Auth's own.
+var (
+	errUnauthorized        = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
+	errInvalidJSON         = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
+	errBodyNotObject       = newError(http.StatusBadRequest, "BODY_MUST_BE_AN_OBJECT", "Body must be an object")
+	errBodyTooLarge        = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
+	errMissingOrigin       = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
+	errInvalidOrigin       = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
+	errInvalidCallbackURL  = newError(http.StatusForbidden, "INVALID_CALLBACK_URL", "Invalid callbackURL")
+	errCrossSiteNavigation = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
+	errDeferRefresh        = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
+	errUnavailable         = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
+	errInternal            = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+)
+
+// domainErrors maps each identity rule's error to its Better Auth answer.
+var domainErrors = map[error]*apiError{
+	identity.ErrInvalidEmail:              newError(http.StatusBadRequest, "INVALID_EMAIL", "Invalid email"),
+	identity.ErrPasswordTooShort:          newError(http.StatusBadRequest, "PASSWORD_TOO_SHORT", "Password too short"),
+	identity.ErrPasswordTooLong:           newError(http.StatusBadRequest, "PASSWORD_TOO_LONG", "Password too long"),
+	identity.ErrUserExists:                newError(http.StatusUnprocessableEntity, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email."),
+	identity.ErrInvalidCredentials:        newError(http.StatusUnauthorized, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password"),
+	identity.ErrInvalidPassword:           newError(http.StatusBadRequest, "INVALID_PASSWORD", "Invalid password"),
+	identity.ErrCredentialAccountNotFound: newError(http.StatusBadRequest, "CREDENTIAL_ACCOUNT_NOT_FOUND", "Credential account not found"),
+	identity.ErrUnauthenticated:           errUnauthorized,
+	identity.ErrSessionNotFresh:           newError(http.StatusForbidden, "SESSION_NOT_FRESH", "Session is not fresh"),
+	identity.ErrEmailCannotBeUpdated:      newError(http.StatusBadRequest, "EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"),
+	identity.ErrNoFieldsToUpdate:          newError(http.StatusBadRequest, "", "No fields to update"),
+}
+
+// fail answers err in Better Auth's shape. Store outages become 503 (the
+// client may retry; the pool reconnects by itself); anything unexpected is
+// logged here, once, and answered 500 without detail.
+func (h *handler) fail(c *gin.Context, err error) {
+	var (
+		api     *apiError
+		invalid *validationErrors
+	)
+	switch {
+	case errors.As(err, &api):
+	case errors.As(err, &invalid):
+		api = newError(http.StatusBadRequest, "VALIDATION_ERROR", invalid.Error())
+	case errors.Is(err, context.Canceled):
+		c.Abort() // the client left; nobody reads an answer
+		return
+	case errors.Is(err, identity.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		h.log.ErrorContext(c.Request.Context(), "store unavailable", "err", err, "route", c.FullPath())
+		c.Header("Retry-After", "1")
+		api = errUnavailable
+	default:
+		for target, mapped := range domainErrors {
+			if errors.Is(err, target) {
+				api = mapped
+				break
+			}
+		}
+		if api == nil && errors.Is(err, signing.ErrNoKey) {
+			api = errUnavailable
+		}
+		if api == nil {
+			h.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
+			api = errInternal
+		}
+	}
+	c.AbortWithStatusJSON(api.Status, api)
+}

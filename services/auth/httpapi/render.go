@@ -1,0 +1,48 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/signing"
+)
+
+// userJSON and sessionJSON are Better Auth's output models, members in the
+// order its PostgreSQL adapter returns them.
+type userJSON struct {
+	Name          string  `json:"name"`
+	Email         string  `json:"email"`
+	EmailVerified bool    `json:"emailVerified"`
+	Image         *string `json:"image"`
+	CreatedAt     string  `json:"createdAt"`
+	UpdatedAt     string  `json:"updatedAt"`
+	ID            string  `json:"id"`
+}
+
+type sessionJSON struct {
+	ExpiresAt string `json:"expiresAt"`
+	Token     string `json:"token"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+	IPAddress string `json:"ipAddress"`
+	UserAgent string `json:"userAgent"`
+	UserID    string `json:"userId"`
+	ID        string `json:"id"`
+}
+
+func jsTime(t time.Time) string { return t.UTC().Format(signing.TimeFormat) }
+
+func renderUser(u identity.User) userJSON {
+	return userJSON{
+		Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
+		CreatedAt: jsTime(u.CreatedAt), UpdatedAt: jsTime(u.UpdatedAt), ID: u.ID,
+	}
+}
+
+func renderSession(s identity.Session) sessionJSON {
+	return sessionJSON{
+		ExpiresAt: jsTime(s.ExpiresAt), Token: s.Token, CreatedAt: jsTime(s.CreatedAt),
+		UpdatedAt: jsTime(s.UpdatedAt), IPAddress: s.IPAddress, UserAgent: s.UserAgent,
+		UserID: s.UserID, ID: s.ID,
+	}
+}

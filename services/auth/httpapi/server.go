@@ -1,0 +1,166 @@
+// Package httpapi serves Better Auth's HTTP API (core email and password,
+// sessions, the jwt and bearer plugins) over the identity and signing
+// packages, with Better Auth's paths, bodies, statuses, cookies and errors.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/services/auth/identity"
+)
+
+// TokenIssuer signs users' JWTs and publishes the keys that verify them.
+type TokenIssuer interface {
+	Sign(ctx context.Context, u identity.User) (string, error)
+	JWKS(ctx context.Context) ([]byte, error)
+}
+
+// Config is what the HTTP layer needs to know about the deployment.
+type Config struct {
+	// BaseURL is where the API is served, e.g. https://auth.example.com/api/auth.
+	BaseURL string
+	// Secret signs cookies, exactly as Better Auth's secret does.
+	Secret string
+	// TrustedOrigins may act with cookies and receive redirects; the base
+	// URL's origin is always trusted.
+	TrustedOrigins []string
+	// MaxBodyBytes bounds request bodies (1 MiB by default).
+	MaxBodyBytes int64
+	// Issuer is the JWTs' iss, announced in the OpenID configuration.
+	Issuer string
+	// JWKSMaxAge is the JWKS response's Cache-Control max-age.
+	JWKSMaxAge time.Duration
+}
+
+type handler struct {
+	ids      *identity.Service
+	tokens   TokenIssuer
+	cookies  cookieJar
+	origins  trustedOrigins
+	log      *slog.Logger
+	maxBody  int64
+	jwksAge  string
+	issuer   string
+	origin   string
+	basePath string
+}
+
+// New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
+func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger) (http.Handler, error) {
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	h := &handler{
+		ids:      ids,
+		tokens:   tokens,
+		cookies:  newCookieJar(cfg.Secret, base.Scheme == "https"),
+		origins:  newTrustedOrigins(append([]string{base.Scheme + "://" + base.Host}, cfg.TrustedOrigins...)),
+		log:      log,
+		maxBody:  cfg.MaxBodyBytes,
+		jwksAge:  "public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second)),
+		issuer:   cfg.Issuer,
+		origin:   base.Scheme + "://" + base.Host,
+		basePath: strings.TrimRight(base.Path, "/"),
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false // Better Auth answers /get-session/ with 404, not a redirect
+	r.HandleMethodNotAllowed = false
+	r.ContextWithFallback = true
+	_ = r.SetTrustedProxies(nil) // client IPs are read explicitly (clientOf), never trusted blindly
+	r.Use(h.recoverPanics, h.logRequests, h.limitBody)
+	r.NoRoute(func(c *gin.Context) { // Better Auth: 404 with an empty body
+		c.Writer.WriteHeader(http.StatusNotFound)
+		c.Writer.WriteHeaderNow()
+	})
+
+	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
+	// better-call's order: parse the body, check the origin, validate the
+	// body, then the route's own middlewares (session, form CSRF), then the handler.
+	api := r.Group(h.basePath, h.decodeBody, h.checkOrigin)
+	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
+	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
+	api.POST("/sign-out", h.signOut)
+	api.GET("/get-session", h.getSession)
+	api.POST("/get-session", func(c *gin.Context) { h.fail(c, errDeferRefresh) })
+	api.GET("/list-sessions", h.requireSession(true), h.listSessions)
+	api.POST("/revoke-session", validated(h, objectShape, parseRevokeSession), h.requireSession(false), h.revokeSession)
+	api.POST("/revoke-sessions", h.requireSession(false), h.revokeSessions)
+	api.POST("/revoke-other-sessions", h.requireSession(false), h.revokeOtherSessions)
+	api.POST("/update-user", validated(h, recordShape, parseUpdateUser), h.requireSession(false), h.updateUser)
+	api.POST("/change-password", validated(h, objectShape, parseChangePassword), h.requireSession(false), h.changePassword)
+	api.GET("/token", h.requireSession(false), h.token)
+	api.GET("/jwks", h.jwks)
+	return r, nil
+}
+
+// recoverPanics turns a panic into a logged error and a bare 500: the
+// client never sees a stack trace.
+func (h *handler) recoverPanics(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.ErrorContext(c.Request.Context(), "panic serving request", "panic", p, "route", c.FullPath())
+			if !c.Writer.Written() {
+				c.AbortWithStatusJSON(errInternal.Status, errInternal)
+			}
+		}
+	}()
+	c.Next()
+}
+
+// logRequests writes one line per request: never a token, cookie or body.
+func (h *handler) logRequests(c *gin.Context) {
+	start := time.Now()
+	reqID := c.GetHeader("X-Request-Id")
+	if reqID == "" || len(reqID) > 128 {
+		reqID = identity.NewID()
+	}
+	c.Header("X-Request-Id", reqID)
+	c.Next()
+	attrs := []any{
+		"request_id", reqID, "method", c.Request.Method, "route", c.FullPath(),
+		"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+	}
+	if uid, ok := c.Get(userIDKey); ok {
+		attrs = append(attrs, "user_id", uid)
+	}
+	h.log.InfoContext(c.Request.Context(), "request", attrs...)
+}
+
+func (h *handler) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > h.maxBody {
+		h.fail(c, errBodyTooLarge)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody)
+	c.Next()
+}
+
+// openIDConfiguration lets standard JWT verifiers (Envoy, Kong,
+// oauth2-proxy, OIDC libraries) discover the issuer and its keys.
+func (h *handler) openIDConfiguration(c *gin.Context) {
+	c.Header("Cache-Control", h.jwksAge)
+	c.JSON(http.StatusOK, gin.H{
+		"issuer":                                h.issuer,
+		"jwks_uri":                              h.origin + h.basePath + "/jwks",
+		"id_token_signing_alg_values_supported": []string{"EdDSA"},
+		"subject_types_supported":               []string{"public"},
+		"response_types_supported":              []string{"code"},
+	})
+}

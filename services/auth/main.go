@@ -1,0 +1,204 @@
+// Command auth is Latch's identity provider: Better Auth's HTTP API over
+// Better Auth's schema, signing EdDSA JWTs.
+//
+//	auth serve         serve the API (migrating first unless AUTO_MIGRATE=false)
+//	auth migrate       apply database migrations and exit
+//	auth keys list     show the signing keys and what each does now
+//	auth keys rotate   publish a new signing key and retire the current one
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/services/auth/httpapi"
+	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/password"
+	"github.com/latchid/latch/services/auth/sealedbox"
+	"github.com/latchid/latch/services/auth/signing"
+	"github.com/latchid/latch/services/auth/sqlstore"
+)
+
+const usage = `usage: auth <command>
+
+commands:
+  serve         serve the API on PORT (default 3001)
+  migrate       apply database migrations and exit
+  keys list     list signing keys
+  keys rotate   publish a new signing key; the current one stops signing after JWKS_PUBLISH_DELAY
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "auth:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("unknown command")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	log := newLogger(getenv, stderr)
+	cfg, err := loadConfig(getenv, log)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd == "serve":
+		return runServe(ctx, cfg, log)
+	case cmd == "migrate":
+		return runMigrate(ctx, cfg, stdout)
+	case cmd == "keys" && len(args) > 1 && args[1] == "list":
+		return runKeys(ctx, cfg, log, stdout, false)
+	case cmd == "keys" && len(args) > 1 && args[1] == "rotate":
+		return runKeys(ctx, cfg, log, stdout, true)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w %q", errUsage, cmd)
+	}
+}
+
+func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(getenv("LOG_LEVEL")))
+	opts := &slog.HandlerOptions{Level: level}
+	if getenv("LOG_FORMAT") == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)).With("service", "auth")
+}
+
+// app is the wired service: the database, the rules, the issuer and the
+// HTTP handler over them.
+type app struct {
+	db      *sqlstore.DB
+	ids     *identity.Service
+	issuer  *signing.Issuer
+	handler http.Handler
+}
+
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	ids := identity.NewService(sqlstore.NewIdentityStore(db), passwordHasher{}, password.Length, cfg.Policy, nil)
+	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db), sealedbox.SingleSecret(cfg.Secret), signing.Config{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
+		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
+		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
+	}, nil)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	handler, err := httpapi.New(httpapi.Config{
+		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
+		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
+	}, ids, issuer, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &app{db: db, ids: ids, issuer: issuer, handler: handler}, nil
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
+	log.Info("starting", "config", cfg)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	// All interfaces: containers and load balancers reach the service from outside loopback.
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return err
+	}
+	return serve.Run(ctx, ln, a.handler, serve.DefaultDrain, log)
+}
+
+func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
+
+func runKeys(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, rotate bool) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if rotate {
+		k, err := a.issuer.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new key %s (%s) published; it signs from %s, when the current key retires\n",
+			k.ID, k.Alg, k.CreatedAt.Add(cfg.JWKSPublishDelay).Format(time.RFC3339))
+	}
+	keys, err := a.issuer.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSTOPS SIGNING")
+	for _, k := range keys {
+		stops := "-"
+		if k.ExpiresAt != nil {
+			stops = k.ExpiresAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Alg, k.State, k.CreatedAt.Format(time.RFC3339), stops)
+	}
+	return tw.Flush()
+}
+
+// passwordHasher adapts the password package to identity.Hasher.
+type passwordHasher struct{}
+
+func (passwordHasher) Hash(pw string) (string, error)       { return password.Hash(pw) }
+func (passwordHasher) Verify(hash, pw string) (bool, error) { return password.Verify(hash, pw) }

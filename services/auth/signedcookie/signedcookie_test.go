@@ -1,0 +1,211 @@
+package signedcookie
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"strings"
+	"testing"
+)
+
+// golden is testdata/golden.json, written by testdata/gen.mjs with
+// better-call's own signCookieValue, getSignedCookie, encodeURIComponent,
+// tryDecode and parseCookies.
+type golden struct {
+	Sign []struct {
+		Value  string `json:"value"`
+		Secret string `json:"secret"`
+		Wire   string `json:"wire"`
+		Signed string `json:"signed"`
+	} `json:"sign"`
+	Verify []struct {
+		Name   string `json:"name"`
+		Signed string `json:"signed"`
+		Secret string `json:"secret"`
+		Result string `json:"result"` // "value", "false" (bad signature) or "null" (not a signed value)
+		Value  string `json:"value"`
+	} `json:"verify"`
+	Encode []struct {
+		S       string `json:"s"`
+		Encoded string `json:"encoded"`
+	} `json:"encode"`
+	Decode []struct {
+		S       string `json:"s"`
+		Decoded string `json:"decoded"`
+	} `json:"decode"`
+	Parse []struct {
+		Header  string      `json:"header"`
+		Cookies [][2]string `json:"cookies"`
+	} `json:"parse"`
+}
+
+func loadGolden(t *testing.T) golden {
+	t.Helper()
+	b, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatalf("parse golden.json: %v", err)
+	}
+	if len(g.Sign) == 0 || len(g.Verify) == 0 || len(g.Encode) == 0 || len(g.Decode) == 0 || len(g.Parse) == 0 {
+		t.Fatal("golden.json is missing vectors; regenerate it with testdata/gen.mjs")
+	}
+	return g
+}
+
+// short keeps subtest names readable when a vector is long.
+func short(s string) string {
+	if len(s) > 48 {
+		return s[:48] + "…"
+	}
+	return s
+}
+
+func TestSignMatchesBetterCallByteForByte(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadGolden(t).Sign {
+		t.Run("signing "+short(c.Value)+" with "+short(c.Secret), func(t *testing.T) {
+			t.Parallel()
+			signed := Sign(c.Value, c.Secret)
+			if signed != c.Signed {
+				t.Fatalf("Sign = %q, better-call = %q", signed, c.Signed)
+			}
+			if wire := EncodeValue(signed); wire != c.Wire {
+				t.Fatalf("EncodeValue(Sign) = %q, better-call's cookie value = %q", wire, c.Wire)
+			}
+		})
+	}
+}
+
+func TestVerifyAgreesWithBetterCallsGetSignedCookie(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadGolden(t).Verify {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			value, ok := Verify(c.Signed, c.Secret)
+			if want := c.Result == "value"; ok != want {
+				t.Fatalf("Verify(%q) ok = %v, better-call returned %s", c.Signed, ok, c.Result)
+			}
+			if value != c.Value {
+				t.Fatalf("Verify value = %q, better-call = %q", value, c.Value)
+			}
+		})
+	}
+}
+
+func TestVerifyRoundTripsSign(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, value, secret string
+	}{
+		{"a session token round-trips", "Pz3kD9qWm2vL8xN4rT6yB1cF5hJ7gK0s", "a-secret-of-at-least-thirty-two-chars"},
+		{"a value with dots round-trips", "a.b.c.", "s"},
+		{"a non-ASCII value round-trips", "日本語 😀", "sécret"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := Verify(Sign(c.value, c.secret), c.secret)
+			if !ok || got != c.value {
+				t.Fatalf("Verify(Sign(%q)) = %q, %v", c.value, got, ok)
+			}
+			got, ok = Verify(DecodeValue(EncodeValue(Sign(c.value, c.secret))), c.secret)
+			if !ok || got != c.value {
+				t.Fatalf("Verify after an encode/decode trip = %q, %v", got, ok)
+			}
+			if _, ok := Verify(Sign(c.value, c.secret), c.secret+"x"); ok {
+				t.Fatal("Verify accepted another secret")
+			}
+		})
+	}
+	t.Run("an empty value signs but never verifies, as in better-call", func(t *testing.T) {
+		t.Parallel()
+		if _, ok := Verify(Sign("", "s"), "s"); ok {
+			t.Fatal("Verify accepted a signature with an empty value")
+		}
+	})
+}
+
+func TestEncodeValueMatchesEncodeURIComponent(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadGolden(t).Encode {
+		t.Run("encoding "+short(c.S), func(t *testing.T) {
+			t.Parallel()
+			if got := EncodeValue(c.S); got != c.Encoded {
+				t.Fatalf("EncodeValue(%q) = %q, encodeURIComponent = %q", c.S, got, c.Encoded)
+			}
+		})
+	}
+	t.Run("invalid UTF-8 bytes are percent-encoded one by one", func(t *testing.T) {
+		t.Parallel()
+		if got := EncodeValue("a\xff\xc3"); got != "a%FF%C3" {
+			t.Fatalf("EncodeValue = %q", got)
+		}
+	})
+}
+
+func TestDecodeValueMatchesBetterCallsTryDecode(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadGolden(t).Decode {
+		t.Run("decoding "+c.S, func(t *testing.T) {
+			t.Parallel()
+			if got := DecodeValue(c.S); got != c.Decoded {
+				t.Fatalf("DecodeValue(%q) = %q, tryDecode = %q", c.S, got, c.Decoded)
+			}
+		})
+	}
+}
+
+func TestParseCookieHeaderMatchesBetterCallsParseCookies(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadGolden(t).Parse {
+		t.Run("parsing "+short(c.Header), func(t *testing.T) {
+			t.Parallel()
+			want := make(map[string]string, len(c.Cookies))
+			for _, kv := range c.Cookies {
+				want[kv[0]] = kv[1]
+			}
+			if got := ParseCookieHeader(c.Header); !maps.Equal(got, want) {
+				t.Fatalf("ParseCookieHeader(%q) = %q, parseCookies = %q", c.Header, got, want)
+			}
+		})
+	}
+	t.Run("a header of invalid UTF-8 parses without panicking", func(t *testing.T) {
+		t.Parallel()
+		got := ParseCookieHeader("\xff=\xfe; b=\"\xff")
+		if got["\xff"] != "\xfe" || got["b"] != "" {
+			t.Fatalf("ParseCookieHeader = %q", got)
+		}
+	})
+}
+
+func FuzzParseCookieHeader(f *testing.F) {
+	for _, s := range []string{"a=1; b=2", "a=\"x😀", "a;b;c=%E0%A4%A", "=;=;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		for name := range ParseCookieHeader(header) {
+			if strings.Contains(name, ";") {
+				t.Fatalf("name %q holds a ';'", name)
+			}
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	const secret = "fuzz-secret"
+	f.Add(Sign("Pz3kD9qWm2vL8xN4rT6yB1cF5hJ7gK0s", secret))
+	f.Add("a." + strings.Repeat("A", 43) + "=")
+	f.Add(".")
+	f.Fuzz(func(t *testing.T, signed string) {
+		value, ok := Verify(signed, secret)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(signed, value+".") || Sign(value, secret)[:len(value)+43] != signed[:len(value)+43] {
+			t.Fatalf("Verify(%q) accepted %q", signed, value)
+		}
+	})
+}
