@@ -30,6 +30,25 @@ type testServer struct {
 	dsn  string
 	db   *pgx.Conn
 	base string // http://127.0.0.1:port
+	logs *syncBuffer
+}
+
+// syncBuffer collects the service's log lines; handlers write concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startAuth(t *testing.T, env map[string]string) *testServer {
@@ -38,7 +57,7 @@ func startAuth(t *testing.T, env map[string]string) *testServer {
 	if dsn == "" {
 		dsn = testdb.New(t)
 	}
-	ts := &testServer{t: t, dsn: dsn}
+	ts := &testServer{t: t, dsn: dsn, logs: &syncBuffer{}}
 	// The base URL must be known before the handler is built; reserve the listener first.
 	ts.srv = httptest.NewUnstartedServer(nil)
 	ts.base = "http://" + ts.srv.Listener.Addr().String()
@@ -49,7 +68,7 @@ func startAuth(t *testing.T, env map[string]string) *testServer {
 	for k, v := range env {
 		vars[k] = v
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(ts.logs, nil))
 	cfg, err := loadConfig(func(k string) string { return vars[k] }, log)
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +248,18 @@ func TestSignUpSignInSessionTokenAndJWKS(t *testing.T) {
 		if parsed.Subject() != user["id"] || parsed.Expiration().Sub(parsed.IssuedAt()) != 15*time.Minute {
 			t.Errorf("%s claims: sub %s exp-iat %s", name, parsed.Subject(), parsed.Expiration().Sub(parsed.IssuedAt()))
 		}
+	}
+
+	for name, secret := range map[string]string{
+		"password": "correct horse battery", "session token": in.json(t)["token"].(string),
+		"cookie": cookie, "JWT": headerJWT, "secret": testSecret,
+	} {
+		if strings.Contains(ts.logs.String(), secret) {
+			t.Errorf("the %s reached the logs", name)
+		}
+	}
+	if !strings.Contains(ts.logs.String(), `"route":"/api/auth/get-session"`) {
+		t.Errorf("no request log line for get-session: %s", ts.logs.String())
 	}
 
 	out := ts.do(req{method: "POST", path: "/api/auth/sign-out", headers: map[string]string{"Cookie": cookie}})

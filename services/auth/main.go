@@ -60,24 +60,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if len(args) > 1 && cmd == "keys" {
+		cmd += " " + args[1]
+	}
+	commands := map[string]func(context.Context, Config, *slog.Logger) error{
+		"serve":       runServe,
+		"migrate":     func(ctx context.Context, cfg Config, _ *slog.Logger) error { return runMigrate(ctx, cfg, stdout) },
+		"keys list":   func(ctx context.Context, cfg Config, log *slog.Logger) error { return runKeys(ctx, cfg, log, stdout, false) },
+		"keys rotate": func(ctx context.Context, cfg Config, log *slog.Logger) error { return runKeys(ctx, cfg, log, stdout, true) },
+	}
+	command, ok := commands[cmd]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w %q", errUsage, cmd)
+	}
 	log := newLogger(getenv, stderr)
 	cfg, err := loadConfig(getenv, log)
 	if err != nil {
 		return err
 	}
-	switch {
-	case cmd == "serve":
-		return runServe(ctx, cfg, log)
-	case cmd == "migrate":
-		return runMigrate(ctx, cfg, stdout)
-	case cmd == "keys" && len(args) > 1 && args[1] == "list":
-		return runKeys(ctx, cfg, log, stdout, false)
-	case cmd == "keys" && len(args) > 1 && args[1] == "rotate":
-		return runKeys(ctx, cfg, log, stdout, true)
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w %q", errUsage, cmd)
-	}
+	return command(ctx, cfg, log)
 }
 
 func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {

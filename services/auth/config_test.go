@@ -1,0 +1,80 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("s", 32)
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		source  string
+	}{
+		{"a public URL without a secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com"}, "BETTER_AUTH_SECRET is required", ""},
+		{"a public URL with a short secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRET": "short"}, "at least 32 characters", ""},
+		{"a public URL with a good secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRET": long}, "", "BETTER_AUTH_SECRET"},
+		{"the Next.js name for the secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "NEXT_PUBLIC_BETTER_AUTH_SECRET": long}, "", "NEXT_PUBLIC_BETTER_AUTH_SECRET"},
+		{"localhost without a secret generates one", map[string]string{"BETTER_AUTH_URL": "http://localhost:3001"}, "", "generated"},
+		{"loopback with a short secret only warns", map[string]string{"BETTER_AUTH_URL": "http://127.0.0.1:3001", "BETTER_AUTH_SECRET": "short"}, "", "BETTER_AUTH_SECRET"},
+		{"a bad duration", map[string]string{"JWT_EXPIRATION": "soon"}, "JWT_EXPIRATION must be a duration", ""},
+		{"a relative base URL", map[string]string{"BETTER_AUTH_URL": "auth.example.com"}, "must be an absolute http(s) URL", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.env["LATCH_DATA_DIR"] = t.TempDir()
+			cfg, err := loadConfig(func(k string) string { return tc.env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(cfg.SecretSource, tc.source) {
+				t.Errorf("secret source = %q, want %q", cfg.SecretSource, tc.source)
+			}
+		})
+	}
+}
+
+func TestGeneratedSecretIsKeptAndNeverLogged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"LATCH_DATA_DIR": dir}
+	var logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	first, err := loadConfig(func(k string) string { return env[k] }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := loadConfig(func(k string) string { return env[k] }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Secret != second.Secret || len(first.Secret) < minSecretLength {
+		t.Errorf("generated secret not kept: %q then %q", first.Secret, second.Secret)
+	}
+	info, err := os.Stat(filepath.Join(dir, "auth-secret"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("secret file: %v, mode %v; want 0600", err, info.Mode())
+	}
+	log.Info("starting", "config", first)
+	if strings.Contains(logs.String(), first.Secret) {
+		t.Errorf("the secret reached the log: %s", logs.String())
+	}
+	if first.JWTTTL != 15*time.Minute || first.Policy.SessionTTL != 7*24*time.Hour {
+		t.Errorf("defaults: jwt %s session %s", first.JWTTTL, first.Policy.SessionTTL)
+	}
+}
