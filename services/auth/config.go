@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
-	"github.com/latchid/latch/services/auth/sqlstore"
 )
 
 // minSecretLength is Better Auth's recommended minimum; below it a deployment
@@ -33,7 +33,7 @@ type Config struct {
 	DataDir        string
 	TrustedOrigins []string
 	AutoMigrate    bool
-	Pool           sqlstore.Pool
+	Pool           sqldb.Pool
 
 	Policy identity.Policy
 
@@ -59,11 +59,11 @@ func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
 		DataDir:        e.str("LATCH_DATA_DIR", ".data"),
 		TrustedOrigins: splitList(getenv("TRUSTED_ORIGINS")),
 		AutoMigrate:    e.bool("AUTO_MIGRATE", true),
-		Pool: sqlstore.Pool{
-			MaxOpen:     e.int("DB_MAX_OPEN_CONNS", sqlstore.DefaultPool().MaxOpen),
-			MaxIdle:     e.int("DB_MAX_IDLE_CONNS", sqlstore.DefaultPool().MaxIdle),
-			MaxLifetime: e.duration("DB_CONN_MAX_LIFETIME", sqlstore.DefaultPool().MaxLifetime),
-			MaxIdleTime: e.duration("DB_CONN_MAX_IDLE_TIME", sqlstore.DefaultPool().MaxIdleTime),
+		Pool: sqldb.Pool{
+			MaxOpen:     e.int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
+			MaxIdle:     e.int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
+			MaxLifetime: e.duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
+			MaxIdleTime: e.duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
 		},
 		Policy: identity.Policy{
 			SessionTTL:        e.duration("SESSION_EXPIRES_IN", 7*24*time.Hour),

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/password"
@@ -64,10 +65,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd += " " + args[1]
 	}
 	commands := map[string]func(context.Context, Config, *slog.Logger) error{
-		"serve":       runServe,
-		"migrate":     func(ctx context.Context, cfg Config, _ *slog.Logger) error { return runMigrate(ctx, cfg, stdout) },
-		"keys list":   func(ctx context.Context, cfg Config, log *slog.Logger) error { return runKeys(ctx, cfg, log, stdout, false) },
-		"keys rotate": func(ctx context.Context, cfg Config, log *slog.Logger) error { return runKeys(ctx, cfg, log, stdout, true) },
+		"serve":   runServe,
+		"migrate": func(ctx context.Context, cfg Config, _ *slog.Logger) error { return runMigrate(ctx, cfg, stdout) },
+		"keys list": func(ctx context.Context, cfg Config, log *slog.Logger) error {
+			return runKeys(ctx, cfg, log, stdout, false)
+		},
+		"keys rotate": func(ctx context.Context, cfg Config, log *slog.Logger) error {
+			return runKeys(ctx, cfg, log, stdout, true)
+		},
 	}
 	command, ok := commands[cmd]
 	if !ok {
@@ -95,19 +100,19 @@ func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 // app is the wired service: the database, the rules, the issuer and the
 // HTTP handler over them.
 type app struct {
-	db      *sqlstore.DB
+	db      *sqldb.DB
 	ids     *identity.Service
 	issuer  *signing.Issuer
 	handler http.Handler
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.AutoMigrate {
-		if _, err := db.Migrate(ctx); err != nil {
+		if _, err := sqlstore.Migrate(ctx, db); err != nil {
 			_ = db.Close()
 			return nil, err
 		}
@@ -151,12 +156,12 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
+	applied, err := sqlstore.Migrate(ctx, db)
 	if err != nil {
 		return err
 	}

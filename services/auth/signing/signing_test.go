@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/sealedbox"
@@ -33,12 +34,12 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 
 func newStore(t *testing.T) *sqlstore.KeyStore {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), testdb.New(t), sqlstore.DefaultPool())
+	db, err := sqldb.Open(context.Background(), testdb.New(t), sqldb.DefaultPool())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
+	if _, err := sqlstore.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	return sqlstore.NewKeyStore(db)

@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
@@ -13,7 +14,7 @@ import (
 type IdentityStore struct{ db *gorm.DB }
 
 // NewIdentityStore returns the identity store over db.
-func NewIdentityStore(db *DB) *IdentityStore { return &IdentityStore{db: db.Gorm} }
+func NewIdentityStore(db *sqldb.DB) *IdentityStore { return &IdentityStore{db: db.Gorm} }
 
 var _ identity.Store = (*IdentityStore)(nil)
 

@@ -6,17 +6,18 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/signing"
 )
 
 // KeyStore implements signing.KeyStore on the jwks table.
 type KeyStore struct {
 	db      *gorm.DB
-	dialect Dialect
+	dialect sqldb.Dialect
 }
 
 // NewKeyStore returns the key store over db.
-func NewKeyStore(db *DB) *KeyStore { return &KeyStore{db: db.Gorm, dialect: db.Dialect} }
+func NewKeyStore(db *sqldb.DB) *KeyStore { return &KeyStore{db: db.Gorm, dialect: db.Dialect} }
 
 var _ signing.KeyStore = (*KeyStore)(nil)
 
@@ -75,7 +76,7 @@ func (s *KeyStore) ReplaceKeys(ctx context.Context, k signing.StoredKey, retireA
 // lock takes a transaction-scoped advisory lock on PostgreSQL; SQLite
 // transactions are already serialised by its single writer.
 func (s *KeyStore) lock(tx *gorm.DB) error {
-	if s.dialect != Postgres {
+	if s.dialect != sqldb.Postgres {
 		return nil
 	}
 	return tx.Exec("SELECT pg_advisory_xact_lock(?)", keyLockID).Error

@@ -8,14 +8,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/sqlstore"
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
-	db := openFresh(t, sqlstore.Postgres)
-	applied, err := db.Migrate(context.Background())
+	db := openFresh(t, sqldb.Postgres)
+	applied, err := sqlstore.Migrate(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,13 +34,13 @@ func TestConcurrentMigrationsFromSeveralReplicas(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			db, err := sqlstore.Open(context.Background(), dsn, sqlstore.DefaultPool())
+			db, err := sqldb.Open(context.Background(), dsn, sqldb.DefaultPool())
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer db.Close()
-			_, err = db.Migrate(context.Background())
+			_, err = sqlstore.Migrate(context.Background(), db)
 			errs <- err
 		}()
 	}
@@ -95,12 +96,12 @@ CREATE TABLE app_owned (id int); INSERT INTO app_owned VALUES (42);`); err != ni
 	}
 	before := snapshot()
 
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.DefaultPool())
+	db, err := sqldb.Open(ctx, dsn, sqldb.DefaultPool())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := sqlstore.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,18 +1,21 @@
-// Package sqlstore keeps Latch's identities and signing keys in PostgreSQL
-// (production, and any existing Better Auth database) or SQLite (the embedded
-// default), through gorm, in Better Auth's snake_case schema.
-package sqlstore
+// Package sqldb opens the database a Latch service keeps its rows in:
+// PostgreSQL in production, or a SQLite file for the embedded default, both
+// through gorm, and applies the service's versioned migrations.
+package sqldb
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -116,4 +119,42 @@ func (db *DB) Close() error {
 		return err
 	}
 	return sqlDB.Close()
+}
+
+// Migrate applies the goose migrations in fsys (one directory per dialect:
+// "postgres" and "sqlite"), recording them in table. On PostgreSQL a session
+// advisory lock serialises replicas that start at once, so exactly one
+// applies each step. It returns the files applied.
+func (db *DB) Migrate(ctx context.Context, fsys fs.FS, table string) ([]string, error) {
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return nil, err
+	}
+	dir, gooseDialect := "sqlite", goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithTableName(table)}
+	if db.Dialect == Postgres {
+		dir, gooseDialect = "postgres", goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := goose.NewProvider(gooseDialect, sqlDB, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	applied := make([]string, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
 }
