@@ -1,0 +1,3 @@
+module github.com/latchid/latch/services/tasks
+
+go 1.26.8

@@ -1,0 +1,239 @@
+package task
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Service applies the ownership and validation rules over a Store.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns the tasks service.
+func NewService(store Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, now: now}
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// NewTask is what a user submits to create a task.
+type NewTask struct {
+	Title       string
+	Description *string
+	Priority    Priority // empty: medium
+	DueDate     *time.Time
+	Tags        []string
+}
+
+// Create makes a task owned by userID; the owner never comes from the request body.
+func (s *Service) Create(ctx context.Context, userID string, in NewTask) (Task, error) {
+	var v ValidationError
+	if in.Priority == "" {
+		in.Priority = Medium
+	}
+	checkTitle(&v, in.Title)
+	checkDescription(&v, in.Description)
+	checkPriority(&v, in.Priority)
+	tags := normalizeTags(&v, in.Tags)
+	if err := v.orNil(); err != nil {
+		return Task{}, err
+	}
+	now := s.clock()
+	return s.store.Create(ctx, Task{
+		UserID: userID, Title: in.Title, Description: in.Description, Priority: in.Priority,
+		DueDate: utc(in.DueDate), Tags: tags, CreatedAt: now, UpdatedAt: now,
+	})
+}
+
+// Get returns the user's task: ErrNotFound when no task has the id,
+// ErrForbidden when it is someone else's.
+func (s *Service) Get(ctx context.Context, userID string, id int64) (Task, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Task{}, err
+	}
+	if err := owns(userID, t); err != nil {
+		return Task{}, err
+	}
+	return t, nil
+}
+
+// Patch is a partial update; a nil field is left as it is.
+type Patch struct {
+	Title            *string
+	Description      *string
+	ClearDescription bool
+	Priority         *Priority
+	DueDate          *time.Time
+	ClearDueDate     bool
+	Tags             *[]string
+	Completed        *bool
+}
+
+// Update applies p to the user's task.
+func (s *Service) Update(ctx context.Context, userID string, id int64, p Patch) (Task, error) {
+	var v ValidationError
+	if p.Title != nil {
+		checkTitle(&v, *p.Title)
+	}
+	checkDescription(&v, p.Description)
+	if p.Priority != nil {
+		checkPriority(&v, *p.Priority)
+	}
+	var tags []string
+	if p.Tags != nil {
+		tags = normalizeTags(&v, *p.Tags)
+	}
+	if err := v.orNil(); err != nil {
+		return Task{}, err
+	}
+	return s.store.Update(ctx, id, func(t Task) (Task, error) {
+		if err := owns(userID, t); err != nil {
+			return Task{}, err
+		}
+		if p.Title != nil {
+			t.Title = *p.Title
+		}
+		if p.Description != nil || p.ClearDescription {
+			t.Description = p.Description
+		}
+		if p.Priority != nil {
+			t.Priority = *p.Priority
+		}
+		if p.DueDate != nil || p.ClearDueDate {
+			t.DueDate = utc(p.DueDate)
+		}
+		if p.Tags != nil {
+			t.Tags = tags
+		}
+		if p.Completed != nil {
+			t.Completed = *p.Completed
+		}
+		t.UpdatedAt = s.clock()
+		return t, nil
+	})
+}
+
+// Toggle flips the user's task between pending and completed.
+func (s *Service) Toggle(ctx context.Context, userID string, id int64) (Task, error) {
+	return s.store.Update(ctx, id, func(t Task) (Task, error) {
+		if err := owns(userID, t); err != nil {
+			return Task{}, err
+		}
+		t.Completed = !t.Completed
+		t.UpdatedAt = s.clock()
+		return t, nil
+	})
+}
+
+// Delete removes the user's task.
+func (s *Service) Delete(ctx context.Context, userID string, id int64) error {
+	return s.store.Delete(ctx, id, func(t Task) error { return owns(userID, t) })
+}
+
+// List returns a page of the user's own tasks and how many match in all.
+func (s *Service) List(ctx context.Context, userID string, q Query) ([]Task, int, error) {
+	var v ValidationError
+	switch q.Status {
+	case "":
+		q.Status = All
+	case All, Pending, Completed:
+	default:
+		v.add("completed", "must be one of all, pending, completed")
+	}
+	if q.Priority != "" && !q.Priority.Valid() {
+		v.add("priority", "must be one of low, medium, high")
+	}
+	switch q.Sort {
+	case "":
+		q.Sort = SortCreatedAt
+	case SortCreatedAt, SortDueDate, SortPriority, SortTitle:
+	default:
+		v.add("sort", "must be one of created_at, due_date, priority, title")
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultLimit
+	case q.Limit < 1 || q.Limit > MaxLimit:
+		v.add("limit", "must be between 1 and 200")
+	}
+	if q.Offset < 0 {
+		v.add("offset", "must not be negative")
+	}
+	if utf8.RuneCountInString(q.Search) > MaxSearch {
+		v.add("search", "must be at most 200 characters")
+	}
+	if err := v.orNil(); err != nil {
+		return nil, 0, err
+	}
+	return s.store.List(ctx, userID, q)
+}
+
+func owns(userID string, t Task) error {
+	if t.UserID != userID {
+		return ErrForbidden
+	}
+	return nil
+}
+
+func checkTitle(v *ValidationError, title string) {
+	n := utf8.RuneCountInString(strings.TrimSpace(title))
+	switch {
+	case n == 0:
+		v.add("title", "must not be empty")
+	case utf8.RuneCountInString(title) > MaxTitle:
+		v.add("title", "must be at most 200 characters")
+	}
+}
+
+func checkDescription(v *ValidationError, d *string) {
+	if d != nil && utf8.RuneCountInString(*d) > MaxDescription {
+		v.add("description", "must be at most 10000 characters")
+	}
+}
+
+func checkPriority(v *ValidationError, p Priority) {
+	if !p.Valid() {
+		v.add("priority", "must be one of low, medium, high")
+	}
+}
+
+// normalizeTags trims, drops duplicates and keeps the order given.
+func normalizeTags(v *ValidationError, in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, tag := range in {
+		tag = strings.TrimSpace(tag)
+		switch {
+		case tag == "":
+			v.add("tags", "must not contain empty tags")
+			return nil
+		case utf8.RuneCountInString(tag) > MaxTagLength:
+			v.add("tags", "each tag must be at most 50 characters")
+			return nil
+		}
+		if !slices.Contains(out, tag) {
+			out = append(out, tag)
+		}
+	}
+	if len(out) > MaxTags {
+		v.add("tags", "at most 20 tags")
+		return nil
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

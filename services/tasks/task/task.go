@@ -1,0 +1,71 @@
+// Package task holds the tasks domain: what a task is, who may see and
+// change it, and what a valid one looks like. It knows nothing of HTTP,
+// gRPC or SQL.
+package task
+
+import (
+	"errors"
+	"time"
+)
+
+// Priority is how urgent a task is.
+type Priority string
+
+// The priorities, lowest first.
+const (
+	Low    Priority = "low"
+	Medium Priority = "medium"
+	High   Priority = "high"
+)
+
+// Valid reports whether p is one of the three priorities.
+func (p Priority) Valid() bool { return p == Low || p == Medium || p == High }
+
+// Task is one to-do item of one user.
+type Task struct {
+	ID          int64
+	UserID      string
+	Title       string
+	Description *string
+	Completed   bool
+	Priority    Priority
+	DueDate     *time.Time
+	Tags        []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Errors of the domain; each transport maps them to its status once.
+var (
+	// ErrNotFound: no task has that id.
+	ErrNotFound = errors.New("task not found")
+	// ErrForbidden: the task exists but belongs to someone else.
+	ErrForbidden = errors.New("task belongs to another user")
+	// ErrUnavailable wraps store failures that are not the caller's fault.
+	ErrUnavailable = errors.New("task store unavailable")
+)
+
+// FieldError is one invalid input field.
+type FieldError struct {
+	Field   string // "title", "priority", "due_date", "tags", ...
+	Message string
+}
+
+// ValidationError lists every invalid field of one request.
+type ValidationError struct{ Fields []FieldError }
+
+func (e *ValidationError) Error() string {
+	if len(e.Fields) == 0 {
+		return "invalid task"
+	}
+	return e.Fields[0].Field + ": " + e.Fields[0].Message
+}
+
+func (e *ValidationError) add(field, msg string) { e.Fields = append(e.Fields, FieldError{field, msg}) }
+
+func (e *ValidationError) orNil() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
