@@ -1,0 +1,233 @@
+// Package tasktest is the conformance suite every task.Store must pass.
+package tasktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/services/tasks/task"
+)
+
+// RunStoreTests runs the suite; newStore must return an empty store.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) task.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s task.Store)
+	}{
+		{"CreateThenGetRoundTripsEveryField", testRoundTrip},
+		{"MissingIDsAreNotFound", testNotFound},
+		{"UpdateAppliesTheChangeAndKeepsOwnerAndCreation", testUpdate},
+		{"AnUpdateWhoseChangeFailsWritesNothing", testUpdateAborts},
+		{"DeleteRespectsItsCheckAndRemovesTags", testDelete},
+		{"ListShowsOnlyTheUsersTasks", testListIsolation},
+		{"ListFiltersByStatusPriorityTagAndSearch", testListFilters},
+		{"ListSortsAndPages", testListSortAndPage},
+		{"SearchTreatsWildcardsLiterally", testSearchLiteral},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+
+func ptr[T any](v T) *T { return &v }
+
+func mk(t *testing.T, s task.Store, user, title string, mut ...func(*task.Task)) task.Task {
+	t.Helper()
+	tk := task.Task{UserID: user, Title: title, Priority: task.Medium, Tags: []string{}, CreatedAt: t0, UpdatedAt: t0}
+	for _, m := range mut {
+		m(&tk)
+	}
+	out, err := s.Create(context.Background(), tk)
+	if err != nil {
+		t.Fatalf("Create(%q): %v", title, err)
+	}
+	return out
+}
+
+func testRoundTrip(t *testing.T, s task.Store) {
+	due := time.Date(2026, 12, 24, 18, 30, 0, 0, time.UTC)
+	created := mk(t, s, "ann", "Buy milk", func(k *task.Task) {
+		k.Description, k.Priority, k.DueDate, k.Tags = ptr("2 litres"), task.High, &due, []string{"home", "errand"}
+	})
+	if created.ID == 0 {
+		t.Fatal("Create returned no id")
+	}
+	got, err := s.Get(context.Background(), created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != "ann" || got.Title != "Buy milk" || *got.Description != "2 litres" || got.Priority != task.High ||
+		!got.DueDate.Equal(due) || !slices.Equal(got.Tags, []string{"home", "errand"}) || !got.CreatedAt.Equal(t0) || got.Completed {
+		t.Errorf("Get = %+v", got)
+	}
+}
+
+func testNotFound(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	if _, err := s.Get(ctx, 999999); !errors.Is(err, task.ErrNotFound) {
+		t.Errorf("Get = %v", err)
+	}
+	if _, err := s.Update(ctx, 999999, func(k task.Task) (task.Task, error) { return k, nil }); !errors.Is(err, task.ErrNotFound) {
+		t.Errorf("Update = %v", err)
+	}
+	if err := s.Delete(ctx, 999999, func(task.Task) error { return nil }); !errors.Is(err, task.ErrNotFound) {
+		t.Errorf("Delete = %v", err)
+	}
+}
+
+func testUpdate(t *testing.T, s task.Store) {
+	k := mk(t, s, "ann", "Draft", func(k *task.Task) { k.Tags = []string{"a"} })
+	later := t0.Add(time.Hour)
+	got, err := s.Update(context.Background(), k.ID, func(k task.Task) (task.Task, error) {
+		k.Title, k.Completed, k.Tags, k.UpdatedAt = "Final", true, []string{"b", "c"}, later
+		k.UserID, k.CreatedAt = "mallory", later // must not stick
+		return k, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Get(context.Background(), k.ID)
+	for _, x := range []task.Task{got, again} {
+		if x.Title != "Final" || !x.Completed || !slices.Equal(x.Tags, []string{"b", "c"}) || x.UserID != "ann" || !x.CreatedAt.Equal(t0) || !x.UpdatedAt.Equal(later) {
+			t.Errorf("after update: %+v", x)
+		}
+	}
+}
+
+func testUpdateAborts(t *testing.T, s task.Store) {
+	k := mk(t, s, "ann", "Keep me")
+	_, err := s.Update(context.Background(), k.ID, func(k task.Task) (task.Task, error) { return k, task.ErrForbidden })
+	if !errors.Is(err, task.ErrForbidden) {
+		t.Fatalf("Update = %v, want the change's error", err)
+	}
+	if got, _ := s.Get(context.Background(), k.ID); got.Title != "Keep me" {
+		t.Errorf("aborted update wrote %+v", got)
+	}
+}
+
+func testDelete(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	k := mk(t, s, "ann", "Tagged", func(k *task.Task) { k.Tags = []string{"x"} })
+	if err := s.Delete(ctx, k.ID, func(task.Task) error { return task.ErrForbidden }); !errors.Is(err, task.ErrForbidden) {
+		t.Fatalf("Delete with a refusing check = %v", err)
+	}
+	if _, err := s.Get(ctx, k.ID); err != nil {
+		t.Fatalf("refused delete removed the task: %v", err)
+	}
+	if err := s.Delete(ctx, k.ID, func(task.Task) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, k.ID); !errors.Is(err, task.ErrNotFound) {
+		t.Errorf("deleted task still found: %v", err)
+	}
+	if got, _, _ := s.List(ctx, "ann", task.Query{Status: task.All, Tag: "x", Sort: task.SortCreatedAt, Limit: 10}); len(got) != 0 {
+		t.Errorf("tags outlived their task: %+v", got)
+	}
+}
+
+func list(t *testing.T, s task.Store, user string, q task.Query) ([]string, int) {
+	t.Helper()
+	if q.Status == "" {
+		q.Status = task.All
+	}
+	if q.Sort == "" {
+		q.Sort = task.SortCreatedAt
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	got, total, err := s.List(context.Background(), user, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := make([]string, len(got))
+	for i, k := range got {
+		titles[i] = k.Title
+	}
+	return titles, total
+}
+
+func testListIsolation(t *testing.T, s task.Store) {
+	mk(t, s, "ann", "ann's")
+	mk(t, s, "bob", "bob's")
+	if got, total := list(t, s, "bob", task.Query{}); !slices.Equal(got, []string{"bob's"}) || total != 1 {
+		t.Errorf("bob's list = %v (total %d)", got, total)
+	}
+}
+
+func testListFilters(t *testing.T, s task.Store) {
+	mk(t, s, "ann", "Write report", func(k *task.Task) { k.Priority, k.Tags = task.High, []string{"work"} })
+	mk(t, s, "ann", "Water plants", func(k *task.Task) { k.Completed, k.Description, k.Tags = true, ptr("the FERNS too"), []string{"home"} })
+	mk(t, s, "ann", "Call mum", func(k *task.Task) { k.Priority, k.Tags = task.Low, []string{"home", "family"} })
+	cases := []struct {
+		name string
+		q    task.Query
+		want []string
+	}{
+		{"pending only", task.Query{Status: task.Pending, Sort: task.SortTitle}, []string{"Call mum", "Write report"}},
+		{"completed only", task.Query{Status: task.Completed}, []string{"Water plants"}},
+		{"by priority", task.Query{Priority: task.High}, []string{"Write report"}},
+		{"by tag", task.Query{Tag: "home", Sort: task.SortTitle}, []string{"Call mum", "Water plants"}},
+		{"search in the title, any case", task.Query{Search: "WRITE"}, []string{"Write report"}},
+		{"search in the description", task.Query{Search: "ferns"}, []string{"Water plants"}},
+		{"filters combine", task.Query{Tag: "home", Status: task.Pending}, []string{"Call mum"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, total := list(t, s, "ann", tc.q); !slices.Equal(got, tc.want) || total != len(tc.want) {
+				t.Errorf("= %v (total %d), want %v", got, total, tc.want)
+			}
+		})
+	}
+}
+
+func testListSortAndPage(t *testing.T, s task.Store) {
+	for i, p := range []task.Priority{task.Low, task.High, task.Medium, task.High, task.Low} {
+		due := t0.Add(time.Duration(5-i) * time.Hour)
+		mk(t, s, "ann", fmt.Sprintf("t%d", i), func(k *task.Task) {
+			k.Priority, k.CreatedAt = p, t0.Add(time.Duration(i)*time.Minute)
+			if i != 2 {
+				k.DueDate = &due
+			}
+		})
+	}
+	cases := []struct {
+		name string
+		q    task.Query
+		want []string
+	}{
+		{"newest first", task.Query{Sort: task.SortCreatedAt, Descending: true}, []string{"t4", "t3", "t2", "t1", "t0"}},
+		{"oldest first", task.Query{Sort: task.SortCreatedAt}, []string{"t0", "t1", "t2", "t3", "t4"}},
+		{"due date, undated last", task.Query{Sort: task.SortDueDate}, []string{"t4", "t3", "t1", "t0", "t2"}},
+		{"priority, highest first", task.Query{Sort: task.SortPriority, Descending: true}, []string{"t3", "t1", "t2", "t4", "t0"}},
+		{"title descending", task.Query{Sort: task.SortTitle, Descending: true}, []string{"t4", "t3", "t2", "t1", "t0"}},
+		{"second page of two", task.Query{Sort: task.SortCreatedAt, Limit: 2, Offset: 2}, []string{"t2", "t3"}},
+		{"past the end", task.Query{Sort: task.SortCreatedAt, Limit: 2, Offset: 10}, []string{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, total := list(t, s, "ann", tc.q)
+			if !slices.Equal(got, tc.want) || total != 5 {
+				t.Errorf("= %v (total %d), want %v (total 5)", got, total, tc.want)
+			}
+		})
+	}
+}
+
+func testSearchLiteral(t *testing.T, s task.Store) {
+	mk(t, s, "ann", "100% done")
+	mk(t, s, "ann", "1000 done")
+	mk(t, s, "ann", "snake_case")
+	mk(t, s, "ann", "snakeXcase")
+	for search, want := range map[string][]string{"0%": {"100% done"}, "e_c": {"snake_case"}, "'; DROP TABLE tasks; --": {}} {
+		if got, _ := list(t, s, "ann", task.Query{Search: search}); !slices.Equal(got, want) {
+			t.Errorf("search %q = %v, want %v", search, got, want)
+		}
+	}
+}

@@ -1,0 +1,276 @@
+// Package taskstore keeps tasks in PostgreSQL or SQLite through gorm.
+package taskstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/tasks/task"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate brings the tasks schema up to date.
+func Migrate(ctx context.Context, db *sqldb.DB) ([]string, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return db.Migrate(ctx, sub, "latch_tasks_migrations")
+}
+
+// Store implements task.Store.
+type Store struct {
+	db      *gorm.DB
+	dialect sqldb.Dialect
+}
+
+// New returns the store over db.
+func New(db *sqldb.DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
+
+var _ task.Store = (*Store)(nil)
+
+type taskRow struct {
+	ID          int64      `gorm:"column:id;primaryKey;autoIncrement"`
+	UserID      string     `gorm:"column:user_id"`
+	Title       string     `gorm:"column:title"`
+	Description *string    `gorm:"column:description"`
+	Completed   bool       `gorm:"column:completed"`
+	Priority    string     `gorm:"column:priority"`
+	DueDate     *time.Time `gorm:"column:due_date"`
+	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (taskRow) TableName() string { return "tasks" }
+
+type tagRow struct {
+	TaskID   int64  `gorm:"column:task_id;primaryKey"`
+	Tag      string `gorm:"column:tag;primaryKey"`
+	Position int    `gorm:"column:position"`
+}
+
+func (tagRow) TableName() string { return "task_tags" }
+
+func rowOf(t task.Task) taskRow {
+	return taskRow{
+		ID: t.ID, UserID: t.UserID, Title: t.Title, Description: t.Description, Completed: t.Completed,
+		Priority: string(t.Priority), DueDate: t.DueDate, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+	}
+}
+
+func (r taskRow) domain(tags []string) task.Task {
+	if tags == nil {
+		tags = []string{}
+	}
+	var due *time.Time
+	if r.DueDate != nil {
+		d := r.DueDate.UTC()
+		due = &d
+	}
+	return task.Task{
+		ID: r.ID, UserID: r.UserID, Title: r.Title, Description: r.Description, Completed: r.Completed,
+		Priority: task.Priority(r.Priority), DueDate: due, Tags: tags,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func classify(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return task.ErrNotFound
+	case errors.Is(err, task.ErrForbidden), errors.Is(err, task.ErrNotFound), errors.Is(err, context.Canceled):
+		return err
+	default:
+		return fmt.Errorf("%s: %w: %w", op, task.ErrUnavailable, err)
+	}
+}
+
+func (s *Store) Create(ctx context.Context, t task.Task) (task.Task, error) {
+	row := rowOf(t)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return writeTags(tx, row.ID, t.Tags)
+	})
+	if err != nil {
+		return task.Task{}, classify("create task", err)
+	}
+	return row.domain(t.Tags), nil
+}
+
+func writeTags(tx *gorm.DB, id int64, tags []string) error {
+	if err := tx.Where("task_id = ?", id).Delete(&tagRow{}).Error; err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	rows := make([]tagRow, len(tags))
+	for i, tag := range tags {
+		rows[i] = tagRow{TaskID: id, Tag: tag, Position: i}
+	}
+	return tx.Create(&rows).Error
+}
+
+func (s *Store) Get(ctx context.Context, id int64) (task.Task, error) {
+	var row taskRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return task.Task{}, classify("get task", err)
+	}
+	tags, err := s.tagsOf(ctx, s.db, []int64{id})
+	if err != nil {
+		return task.Task{}, classify("get task tags", err)
+	}
+	return row.domain(tags[id]), nil
+}
+
+func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (task.Task, error)) (task.Task, error) {
+	var out task.Task
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row taskRow
+		q := tx.Where("id = ?", id)
+		if s.dialect == sqldb.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&row).Error; err != nil {
+			return err
+		}
+		tags, err := s.tagsOf(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		before := row.domain(tags[id])
+		after, err := change(before)
+		if err != nil {
+			return err
+		}
+		after.ID, after.UserID, after.CreatedAt = before.ID, before.UserID, before.CreatedAt
+		newRow := rowOf(after)
+		if err := tx.Model(&taskRow{}).Where("id = ?", id).Select("*").Omit("id", "user_id", "created_at").Updates(&newRow).Error; err != nil {
+			return err
+		}
+		if !slices.Equal(before.Tags, after.Tags) {
+			if err := writeTags(tx, id, after.Tags); err != nil {
+				return err
+			}
+		}
+		if after.Tags == nil {
+			after.Tags = []string{}
+		}
+		out = after
+		return nil
+	})
+	return out, classify("update task", err)
+}
+
+func (s *Store) Delete(ctx context.Context, id int64, check func(task.Task) error) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row taskRow
+		q := tx.Where("id = ?", id)
+		if s.dialect == sqldb.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&row).Error; err != nil {
+			return err
+		}
+		if err := check(row.domain(nil)); err != nil {
+			return err
+		}
+		// Tags go with the task (ON DELETE CASCADE).
+		return tx.Where("id = ?", id).Delete(&taskRow{}).Error
+	})
+	return classify("delete task", err)
+}
+
+// orderBy maps each allowed sort field to fixed SQL; id breaks ties so pages
+// never overlap.
+var orderBy = map[task.SortField]string{
+	task.SortCreatedAt: "created_at %[1]s, id %[1]s",
+	task.SortDueDate:   "due_date IS NULL, due_date %[1]s, id %[1]s",
+	task.SortPriority:  "CASE priority WHEN 'low' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END %[1]s, created_at DESC, id DESC",
+	task.SortTitle:     "lower(title) %[1]s, id %[1]s",
+}
+
+func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.Task, int, error) {
+	base := s.db.WithContext(ctx).Model(&taskRow{}).Where("user_id = ?", userID)
+	switch q.Status {
+	case task.Pending:
+		base = base.Where("completed = ?", false)
+	case task.Completed:
+		base = base.Where("completed = ?", true)
+	}
+	if q.Priority != "" {
+		base = base.Where("priority = ?", string(q.Priority))
+	}
+	if q.Search != "" {
+		pattern := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
+		base = base.Where(`(lower(title) LIKE ? ESCAPE '\' OR lower(coalesce(description, '')) LIKE ? ESCAPE '\')`, pattern, pattern)
+	}
+	if q.Tag != "" {
+		base = base.Where("EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id AND tt.tag = ?)", q.Tag)
+	}
+	var total int64
+	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, 0, classify("count tasks", err)
+	}
+	dir := "ASC"
+	if q.Descending {
+		dir = "DESC"
+	}
+	order, ok := orderBy[q.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("sort field %q is not allowed", q.Sort)
+	}
+	var rows []taskRow
+	if err := base.Order(fmt.Sprintf(order, dir)).Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, classify("list tasks", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	tags, err := s.tagsOf(ctx, s.db, ids)
+	if err != nil {
+		return nil, 0, classify("list task tags", err)
+	}
+	out := make([]task.Task, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain(tags[r.ID])
+	}
+	return out, int(total), nil
+}
+
+func (s *Store) tagsOf(ctx context.Context, db *gorm.DB, ids []int64) (map[int64][]string, error) {
+	out := make(map[int64][]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []tagRow
+	if err := db.WithContext(ctx).Where("task_id IN ?", ids).Order("task_id, position").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.TaskID] = append(out[r.TaskID], r.Tag)
+	}
+	return out, nil
+}
+
+// escapeLike makes user text match literally inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
