@@ -3,17 +3,15 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
 )
@@ -53,55 +51,51 @@ type Config struct {
 // localhost is generated once and kept in the data directory; anywhere else
 // a missing or short secret stops the service.
 func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
-	e := envReader{getenv: getenv}
+	e := envconf.New(getenv)
 	cfg := Config{
-		Port:           e.int("PORT", 3001),
-		DataDir:        e.str("LATCH_DATA_DIR", ".data"),
-		TrustedOrigins: splitList(getenv("TRUSTED_ORIGINS")),
-		AutoMigrate:    e.bool("AUTO_MIGRATE", true),
+		Port:           e.Int("PORT", 3001),
+		DataDir:        e.String("LATCH_DATA_DIR", ".data"),
+		TrustedOrigins: e.List("TRUSTED_ORIGINS"),
+		AutoMigrate:    e.Bool("AUTO_MIGRATE", true),
 		Pool: sqldb.Pool{
-			MaxOpen:     e.int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
-			MaxIdle:     e.int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
-			MaxLifetime: e.duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
-			MaxIdleTime: e.duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
+			MaxOpen:     e.Int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
+			MaxIdle:     e.Int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
+			MaxLifetime: e.Duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
+			MaxIdleTime: e.Duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
 		},
 		Policy: identity.Policy{
-			SessionTTL:        e.duration("SESSION_EXPIRES_IN", 7*24*time.Hour),
+			SessionTTL:        e.Duration("SESSION_EXPIRES_IN", 7*24*time.Hour),
 			ShortSessionTTL:   24 * time.Hour,
-			UpdateAge:         e.duration("SESSION_UPDATE_AGE", 24*time.Hour),
-			FreshAge:          e.duration("SESSION_FRESH_AGE", 24*time.Hour),
-			MinPasswordLength: e.int("PASSWORD_MIN_LENGTH", 8),
-			MaxPasswordLength: e.int("PASSWORD_MAX_LENGTH", 128),
+			UpdateAge:         e.Duration("SESSION_UPDATE_AGE", 24*time.Hour),
+			FreshAge:          e.Duration("SESSION_FRESH_AGE", 24*time.Hour),
+			MinPasswordLength: e.Int("PASSWORD_MIN_LENGTH", 8),
+			MaxPasswordLength: e.Int("PASSWORD_MAX_LENGTH", 128),
 		},
-		JWTTTL:           e.duration("JWT_EXPIRATION", 15*time.Minute),
-		JWKSGracePeriod:  e.duration("JWKS_GRACE_PERIOD", 30*24*time.Hour),
-		JWKSRotation:     e.duration("JWKS_ROTATION_INTERVAL", 0),
-		JWKSPublishDelay: e.duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
-		KeyCacheTTL:      e.duration("KEY_CACHE_TTL", 30*time.Second),
-		LogFormat:        e.str("LOG_FORMAT", "json"),
+		JWTTTL:           e.Duration("JWT_EXPIRATION", 15*time.Minute),
+		JWKSGracePeriod:  e.Duration("JWKS_GRACE_PERIOD", 30*24*time.Hour),
+		JWKSRotation:     e.Duration("JWKS_ROTATION_INTERVAL", 0),
+		JWKSPublishDelay: e.Duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
+		KeyCacheTTL:      e.Duration("KEY_CACHE_TTL", 30*time.Second),
+		LogFormat:        e.String("LOG_FORMAT", "json"),
 	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
-		e.errs = append(e.errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
+		e.Fail("LOG_LEVEL: %v", err)
 	}
-	cfg.BaseURL = e.str("BETTER_AUTH_URL", fmt.Sprintf("http://localhost:%d", cfg.Port))
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		e.errs = append(e.errs, fmt.Errorf("BETTER_AUTH_URL must be an absolute http(s) URL, got %q", cfg.BaseURL))
-		base = &url.URL{Scheme: "http", Host: "localhost"}
-	}
+	base := e.URL("BETTER_AUTH_URL", fmt.Sprintf("http://localhost:%d", cfg.Port))
+	cfg.BaseURL = e.String("BETTER_AUTH_URL", base.String())
 	origin := base.Scheme + "://" + base.Host
-	cfg.JWTIssuer = e.str("JWT_ISSUER", origin)
-	cfg.JWTAudience = e.str("JWT_AUDIENCE", origin)
-	cfg.DatabaseURL = e.str("DATABASE_URL", "sqlite:"+filepath.Join(cfg.DataDir, "auth.db"))
+	cfg.JWTIssuer = e.String("JWT_ISSUER", origin)
+	cfg.JWTAudience = e.String("JWT_AUDIENCE", origin)
+	cfg.DatabaseURL = e.String("DATABASE_URL", "sqlite:"+filepath.Join(cfg.DataDir, "auth.db"))
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
-		e.errs = append(e.errs, errors.New("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH"))
+		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
 	}
 	if cfg.Policy.SessionTTL <= 0 || cfg.Policy.UpdateAge < 0 || cfg.Policy.FreshAge < 0 {
-		e.errs = append(e.errs, errors.New("SESSION_EXPIRES_IN must be positive; SESSION_UPDATE_AGE and SESSION_FRESH_AGE must not be negative"))
+		e.Fail("SESSION_EXPIRES_IN must be positive; SESSION_UPDATE_AGE and SESSION_FRESH_AGE must not be negative")
 	}
-	if len(e.errs) > 0 {
-		return cfg, errors.Join(e.errs...)
+	if err := e.Err(); err != nil {
+		return cfg, err
 	}
 
 	cfg.Secret, cfg.SecretSource = getenv("BETTER_AUTH_SECRET"), "BETTER_AUTH_SECRET"
@@ -161,7 +155,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("port", c.Port),
 		slog.String("base_url", c.BaseURL),
 		slog.String("secret", "[set: "+c.SecretSource+"]"),
-		slog.String("database", redactURL(c.DatabaseURL)),
+		slog.String("database", envconf.Redact(c.DatabaseURL)),
 		slog.Any("trusted_origins", c.TrustedOrigins),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.String("session_expires_in", c.Policy.SessionTTL.String()),
@@ -171,83 +165,4 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
 	)
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// envReader reads typed values and collects every problem, so one start
-// reports all of them.
-type envReader struct {
-	getenv func(string) string
-	errs   []error
-}
-
-func (e *envReader) str(key, def string) string {
-	if v := strings.TrimSpace(e.getenv(key)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (e *envReader) int(key string, def int) int {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s must be an integer, got %q", key, v))
-		return def
-	}
-	return n
-}
-
-func (e *envReader) bool(key string, def bool) bool {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s must be true or false, got %q", key, v))
-		return def
-	}
-	return b
-}
-
-// duration accepts Go durations ("15m", "168h") or plain seconds, the unit
-// Better Auth's options use.
-func (e *envReader) duration(key string, def time.Duration) time.Duration {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(n) * time.Second
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s must be a duration like 15m or a number of seconds, got %q", key, v))
-		return def
-	}
-	return d
 }
