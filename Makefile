@@ -2,22 +2,28 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
-MODULES := pkg services/auth
+MODULES := pkg services/auth services/tasks
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth lint clean
+.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean
 
-## run: start the system on embedded defaults (SQLite and a generated secret in ./.data)
+## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
 run: build
-	@echo "auth: http://localhost:$${PORT:-3001}/api/auth/ok  (data in ./.data)"
-	$(BIN)/auth serve
+	@echo "auth:  http://localhost:3001/api/auth/ok"
+	@echo "tasks: http://localhost:8000/api/tasks (Bearer JWT from /api/auth/token)"
+	@echo "data:  ./.data   (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+	PORT=3001 $(BIN)/auth serve & \
+	PORT=8000 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3001} $(BIN)/tasks serve & \
+	wait
 
 ## build: build every service binary into ./bin
 build:
 	@mkdir -p $(BIN)
 	cd services/auth && $(GO) build -o $(BIN)/auth .
+	cd services/tasks && $(GO) build -o $(BIN)/tasks .
 
 ## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
 test: check-services test-go test-compat
@@ -33,10 +39,13 @@ test-compat: build
 	cd services/auth/compat && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCH_AUTH_BIN=$(BIN)/auth npm test
 
 ## bench: performance figures, side by side with Better Auth (see README)
-bench: bench-auth
+bench: bench-auth bench-tasks
 
 bench-auth: build
 	cd bench/auth && ./run
+
+bench-tasks: build
+	cd bench/tasks && ./run
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/sqldb"
+)
+
+// Config is the tasks service's configuration, from the environment.
+type Config struct {
+	Port            int
+	DatabaseURL     string
+	RedisURL        string
+	JWKSURL         string
+	JWTIssuer       string
+	JWTAudience     string
+	FrontendOrigins []string
+	AutoMigrate     bool
+	Pool            sqldb.Pool
+	JWKSRefresh     time.Duration
+	LogLevel        slog.Level
+}
+
+func loadConfig(getenv func(string) string) (Config, error) {
+	e := envconf.New(getenv)
+	dataDir := e.String("LATCH_DATA_DIR", ".data")
+	cfg := Config{
+		Port:            e.Int("PORT", 8000),
+		DatabaseURL:     e.String("DATABASE_URL", "sqlite:"+filepath.Join(dataDir, "tasks.db")),
+		RedisURL:        e.String("REDIS_URL", ""),
+		FrontendOrigins: e.List("FRONTEND_URL"),
+		AutoMigrate:     e.Bool("AUTO_MIGRATE", true),
+		Pool: sqldb.Pool{
+			MaxOpen:     e.Int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
+			MaxIdle:     e.Int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
+			MaxLifetime: e.Duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
+			MaxIdleTime: e.Duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
+		},
+		JWKSRefresh: e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
+		e.Fail("LOG_LEVEL: %v", err)
+	}
+	// The auth service's base URL, read as Better Auth reads it: without a
+	// path the API is at /api/auth; tokens' iss and aud are its origin.
+	auth := e.URL("BETTER_AUTH_URL", "http://localhost:3001")
+	apiBase := *auth
+	if apiBase.Path == "" || apiBase.Path == "/" {
+		apiBase.Path = "/api/auth"
+	}
+	origin := auth.Scheme + "://" + auth.Host
+	cfg.JWKSURL = e.URL("JWKS_URL", strings.TrimRight(apiBase.String(), "/")+"/jwks").String()
+	cfg.JWTIssuer = e.String("JWT_ISSUER", origin)
+	cfg.JWTAudience = e.String("JWT_AUDIENCE", origin)
+	for _, o := range cfg.FrontendOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			e.Fail("FRONTEND_URL must be a comma-separated list of origins like http://localhost:3000, got %q", o)
+		}
+	}
+	return cfg, e.Err()
+}
+
+// LogValue prints the configuration at start with credentials masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("port", c.Port),
+		slog.String("database", envconf.Redact(c.DatabaseURL)),
+		slog.String("redis", envconf.Redact(c.RedisURL)),
+		slog.String("jwks_url", c.JWKSURL),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.String("jwt_audience", c.JWTAudience),
+		slog.Any("frontend_origins", c.FrontendOrigins),
+		slog.String("jwks_refresh", c.JWKSRefresh.String()),
+	)
+}

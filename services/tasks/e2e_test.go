@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/pkg/testdb"
+)
+
+// TestWithTheRealAuthService builds and runs the auth service, signs a user
+// up, takes the JWT from /api/auth/token and spends it here.
+func TestWithTheRealAuthService(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "auth")
+	build := exec.Command("go", "build", "-o", bin, "github.com/latchid/latch/services/auth")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the auth service: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	authURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	authCmd := exec.CommandContext(ctx, bin, "serve")
+	authCmd.Env = append(os.Environ(),
+		"DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+authURL, fmt.Sprintf("PORT=%d", port),
+		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn")
+	var authLog strings.Builder
+	authCmd.Stderr = &authLog
+	if err := authCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = authCmd.Wait() })
+	waitReady(t, authURL+"/api/auth/ok", &authLog)
+
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": testdb.New(t), "BETTER_AUTH_URL": authURL, "REDIS_URL": testdb.RedisURL()}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := httptest.NewServer(a.handler)
+	t.Cleanup(func() { tasks.Close(); a.Close() })
+
+	post := func(url, body string, header map[string]string) *http.Response {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	tokenFor := func(email string) (string, string) {
+		resp := post(authURL+"/api/auth/sign-up/email", fmt.Sprintf(`{"name":"E2E","email":%q,"password":"password123"}`, email), nil)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("sign-up: %d", resp.StatusCode)
+		}
+		req, _ := http.NewRequest("GET", authURL+"/api/auth/token", nil)
+		req.Header.Set("Authorization", "Bearer "+resp.Header.Get("set-auth-token"))
+		tr, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Body.Close()
+		var body struct{ Token string }
+		_ = json.NewDecoder(tr.Body).Decode(&body)
+		var user struct{ Sub string }
+		payload, _ := jsonSegment(body.Token, 1)
+		_ = json.Unmarshal(payload, &user)
+		return body.Token, user.Sub
+	}
+	annToken, annID := tokenFor("ann-e2e@example.com")
+	bobToken, _ := tokenFor("bob-e2e@example.com")
+
+	resp := post(tasks.URL+"/api/tasks", `{"title":"from a real token"}`, map[string]string{"Authorization": "Bearer " + annToken})
+	var created map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || created["user_id"] != annID {
+		t.Fatalf("create with the auth service's JWT = %d %v (sub %s)", resp.StatusCode, created, annID)
+	}
+	get := func(token, path string) int {
+		req, _ := http.NewRequest("GET", tasks.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if s := get(annToken, "/api/tasks"); s != 200 {
+		t.Errorf("list = %d", s)
+	}
+	if s := get(bobToken, fmt.Sprintf("/api/tasks/%v", created["id"])); s != 403 {
+		t.Errorf("bob reading ann's task = %d, want 403", s)
+	}
+}
+
+func waitReady(t *testing.T, url string, log *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready in 20 s; its log:\n%s", url, log.String())
+}
+
+func jsonSegment(jwt string, i int) ([]byte, error) {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("not a JWT")
+	}
+	return base64URL(parts[i])
+}

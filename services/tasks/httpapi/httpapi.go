@@ -1,0 +1,244 @@
+// Package httpapi serves the tasks REST API (the seed's FastAPI contract:
+// {"detail": …} errors, 422 for invalid input) over the task domain.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/services/tasks/task"
+)
+
+// Config is what the HTTP layer needs to know about the deployment.
+type Config struct {
+	// FrontendOrigins may call the API from a browser (CORS); empty: none.
+	FrontendOrigins []string
+	// MaxBodyBytes bounds request bodies (64 KiB by default: a task is small).
+	MaxBodyBytes int64
+}
+
+type handler struct {
+	tasks   *task.Service
+	log     *slog.Logger
+	maxBody int64
+}
+
+// New returns the API. authenticate must put an authn.Principal in the
+// request context or answer 401 itself (authn.Middleware in production).
+func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slog.Logger) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	h := &handler{tasks: tasks, log: log, maxBody: cfg.MaxBodyBytes}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	_ = r.SetTrustedProxies(nil)
+	r.Use(h.recoverPanics, h.logRequests)
+	if len(cfg.FrontendOrigins) > 0 {
+		r.Use(cors.New(cors.Config{
+			AllowOrigins:     cfg.FrontendOrigins,
+			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:     []string{"Authorization", "Content-Type", "X-Request-Id"},
+			ExposeHeaders:    []string{"X-Total-Count", "X-Request-Id"},
+			AllowCredentials: true,
+			MaxAge:           12 * time.Hour,
+		}))
+	}
+	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"detail": "Not Found"}) })
+
+	api := r.Group("/api/tasks", h.limitBody, authenticate)
+	api.POST("", h.create)
+	api.GET("", h.list)
+	api.GET("/:id", h.get)
+	api.PATCH("/:id", h.update)
+	api.PATCH("/:id/complete", h.toggle)
+	api.DELETE("/:id", h.delete)
+	return r
+}
+
+// userID is the caller, as authenticated: the token's sub, never the body.
+func userID(c *gin.Context) string {
+	p, ok := authn.PrincipalFrom(c.Request.Context())
+	if !ok || p.UserID == "" {
+		panic("tasks API mounted without authentication") // wiring bug, caught by recoverPanics
+	}
+	return p.UserID
+}
+
+func (h *handler) create(c *gin.Context) {
+	in, err := decodeNewTask(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t, err := h.tasks.Create(c.Request.Context(), userID(c), in)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, render(t))
+}
+
+func (h *handler) list(c *gin.Context) {
+	q, err := decodeQuery(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	tasks, total, err := h.tasks.List(c.Request.Context(), userID(c), q)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	out := make([]taskJSON, len(tasks))
+	for i, t := range tasks {
+		out[i] = render(t)
+	}
+	c.Header("X-Total-Count", strconv.Itoa(total))
+	c.JSON(http.StatusOK, out)
+}
+
+func (h *handler) get(c *gin.Context) {
+	id, err := taskID(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t, err := h.tasks.Get(c.Request.Context(), userID(c), id)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, render(t))
+}
+
+func (h *handler) update(c *gin.Context) {
+	id, err := taskID(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	patch, err := decodePatch(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t, err := h.tasks.Update(c.Request.Context(), userID(c), id, patch)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, render(t))
+}
+
+func (h *handler) toggle(c *gin.Context) {
+	id, err := taskID(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	t, err := h.tasks.Toggle(c.Request.Context(), userID(c), id)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, render(t))
+}
+
+func (h *handler) delete(c *gin.Context) {
+	id, err := taskID(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if err := h.tasks.Delete(c.Request.Context(), userID(c), id); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// fail maps domain errors to the seed's statuses, here and nowhere else.
+func (h *handler) fail(c *gin.Context, err error) {
+	var invalid *task.ValidationError
+	var bad *requestError
+	switch {
+	case errors.As(err, &bad):
+		c.AbortWithStatusJSON(bad.status, gin.H{"detail": bad.detail})
+	case errors.As(err, &invalid):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": validationDetail(invalid)})
+	case errors.Is(err, task.ErrNotFound):
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"detail": "Task not found"})
+	case errors.Is(err, task.ErrForbidden):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "Not authorized to access this task"})
+	case errors.Is(err, context.Canceled):
+		c.Abort()
+	case errors.Is(err, task.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		h.log.ErrorContext(c.Request.Context(), "store unavailable", "err", err, "route", c.FullPath())
+		c.Header("Retry-After", "1")
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"detail": "Service temporarily unavailable"})
+	default:
+		h.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"detail": "Internal Server Error"})
+	}
+}
+
+func (h *handler) recoverPanics(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.ErrorContext(c.Request.Context(), "panic serving request", "panic", p, "route", c.FullPath())
+			if !c.Writer.Written() {
+				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"detail": "Internal Server Error"})
+			}
+		}
+	}()
+	c.Next()
+}
+
+// logRequests writes one line per request; never the token.
+func (h *handler) logRequests(c *gin.Context) {
+	start := time.Now()
+	reqID := c.GetHeader("X-Request-Id")
+	if reqID == "" || len(reqID) > 128 {
+		reqID = newRequestID()
+	}
+	c.Header("X-Request-Id", reqID)
+	c.Next()
+	attrs := []any{
+		"request_id", reqID, "method", c.Request.Method, "route", c.FullPath(),
+		"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+	}
+	if p, ok := authn.PrincipalFrom(c.Request.Context()); ok {
+		attrs = append(attrs, "user_id", p.UserID)
+	}
+	h.log.InfoContext(c.Request.Context(), "request", attrs...)
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (h *handler) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > h.maxBody {
+		h.fail(c, &requestError{status: http.StatusRequestEntityTooLarge, detail: "Request body too large"})
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody)
+	c.Next()
+}

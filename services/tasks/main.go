@@ -1,0 +1,156 @@
+// Command tasks is Latch's resource server: per-user tasks behind EdDSA JWTs
+// verified locally against the auth service's JWKS.
+//
+//	tasks serve     serve the API (migrating first unless AUTO_MIGRATE=false)
+//	tasks migrate   apply database migrations and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/tasks/httpapi"
+	"github.com/latchid/latch/services/tasks/task"
+	"github.com/latchid/latch/services/tasks/taskstore"
+)
+
+const usage = `usage: tasks <command>
+
+commands:
+  serve     serve the API on PORT (default 8000)
+  migrate   apply database migrations and exit
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tasks:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("unknown command")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w %q", errUsage, cmd)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "tasks")
+	if cmd == "migrate" {
+		return runMigrate(ctx, cfg, stdout)
+	}
+	return runServe(ctx, cfg, log)
+}
+
+// app is the wired service.
+type app struct {
+	db       *sqldb.DB
+	redis    *redis.Client
+	verifier *authn.Verifier
+	handler  http.Handler
+}
+
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: db}
+	if cfg.AutoMigrate {
+		if _, err := taskstore.Migrate(ctx, db); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opts)
+	}
+	a.verifier, err = authn.NewVerifier(ctx, authn.Config{
+		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		RefreshInterval: cfg.JWKSRefresh, Redis: a.redis, Logger: log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	svc := task.NewService(taskstore.New(db), nil)
+	a.handler = httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log)
+	return a, nil
+}
+
+func (a *app) Close() {
+	if a.verifier != nil {
+		a.verifier.Close()
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	_ = a.db.Close()
+}
+
+func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
+	log.Info("starting", "config", cfg)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return err
+	}
+	return serve.Run(ctx, ln, a.handler, serve.DefaultDrain, log)
+}
+
+func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.Pool)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := taskstore.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
