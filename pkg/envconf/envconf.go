@@ -24,7 +24,9 @@ func New(getenv func(string) string) *Reader { return &Reader{getenv: getenv} }
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
 
 // Fail records a problem found by the caller's own validation.
-func (r *Reader) Fail(format string, args ...any) { r.errs = append(r.errs, fmt.Errorf(format, args...)) }
+func (r *Reader) Fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
 
 // String returns the trimmed value of key, or def when it is unset or blank.
 func (r *Reader) String(key, def string) string {
