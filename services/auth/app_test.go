@@ -69,7 +69,7 @@ func startAuth(t *testing.T, env map[string]string) *testServer {
 		vars[k] = v
 	}
 	log := slog.New(slog.NewJSONHandler(ts.logs, nil))
-	cfg, err := loadConfig(func(k string) string { return vars[k] }, log)
+	cfg, err := loadAll(func(k string) string { return vars[k] }, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ type Config struct {
 // loadConfig reads and validates the environment. A missing secret on
 // localhost is generated once and kept in the data directory; anywhere else
 // a missing or short secret stops the service.
-func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
+func loadConfig(getenv func(string) string) (Config, error) {
 	e := envconf.New(getenv)
 	cfg := Config{
 		Port:           e.Int("PORT", 3001),
@@ -94,10 +95,17 @@ func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
 	if cfg.Policy.SessionTTL <= 0 || cfg.Policy.UpdateAge < 0 || cfg.Policy.FreshAge < 0 {
 		e.Fail("SESSION_EXPIRES_IN must be positive; SESSION_UPDATE_AGE and SESSION_FRESH_AGE must not be negative")
 	}
-	if err := e.Err(); err != nil {
-		return cfg, err
-	}
+	return cfg, e.Err()
+}
 
+// resolveSecret finds the secret. A missing one on localhost is generated
+// once and kept in the data directory; anywhere else a missing or short
+// secret stops the service.
+func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) error {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return err
+	}
 	cfg.Secret, cfg.SecretSource = getenv("BETTER_AUTH_SECRET"), "BETTER_AUTH_SECRET"
 	if cfg.Secret == "" {
 		cfg.Secret, cfg.SecretSource = getenv("NEXT_PUBLIC_BETTER_AUTH_SECRET"), "NEXT_PUBLIC_BETTER_AUTH_SECRET"
@@ -105,20 +113,20 @@ func loadConfig(getenv func(string) string, log *slog.Logger) (Config, error) {
 	local := isLocalHost(base.Hostname())
 	switch {
 	case cfg.Secret == "" && !local:
-		return cfg, fmt.Errorf("BETTER_AUTH_SECRET is required when BETTER_AUTH_URL (%s) is not localhost; generate one with: openssl rand -base64 32", cfg.BaseURL)
+		return fmt.Errorf("BETTER_AUTH_SECRET is required when BETTER_AUTH_URL (%s) is not localhost; generate one with: openssl rand -base64 32", cfg.BaseURL)
 	case cfg.Secret == "":
 		secret, path, err := developmentSecret(cfg.DataDir)
 		if err != nil {
-			return cfg, err
+			return err
 		}
 		cfg.Secret, cfg.SecretSource = secret, "generated, kept in "+path
 		log.Warn("BETTER_AUTH_SECRET is not set: using a generated development secret; set BETTER_AUTH_SECRET before exposing this service", "path", path)
 	case len(cfg.Secret) < minSecretLength && !local:
-		return cfg, fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", cfg.SecretSource, minSecretLength)
+		return fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", cfg.SecretSource, minSecretLength)
 	case len(cfg.Secret) < minSecretLength:
 		log.Warn("the secret is shorter than recommended", "source", cfg.SecretSource, "min_length", minSecretLength)
 	}
-	return cfg, nil
+	return nil
 }
 
 // developmentSecret returns the secret kept in dir, creating it on first use.

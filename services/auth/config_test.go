@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -32,7 +33,7 @@ func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.env["LATCH_DATA_DIR"] = t.TempDir()
-			cfg, err := loadConfig(func(k string) string { return tc.env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			cfg, err := loadAll(func(k string) string { return tc.env[k] }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -55,11 +56,11 @@ func TestGeneratedSecretIsKeptAndNeverLogged(t *testing.T) {
 	env := map[string]string{"LATCH_DATA_DIR": dir}
 	var logs strings.Builder
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	first, err := loadConfig(func(k string) string { return env[k] }, log)
+	first, err := loadAll(func(k string) string { return env[k] }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := loadConfig(func(k string) string { return env[k] }, log)
+	second, err := loadAll(func(k string) string { return env[k] }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,5 +77,33 @@ func TestGeneratedSecretIsKeptAndNeverLogged(t *testing.T) {
 	}
 	if first.JWTTTL != 15*time.Minute || first.Policy.SessionTTL != 7*24*time.Hour {
 		t.Errorf("defaults: jwt %s session %s", first.JWTTTL, first.Policy.SessionTTL)
+	}
+}
+
+// loadAll is what serve does: the configuration, then the secret.
+func loadAll(getenv func(string) string, log *slog.Logger) (Config, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.resolveSecret(getenv, log)
+}
+
+func TestMigrateNeedsNoSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{
+		"BETTER_AUTH_URL": "https://auth.example.com", "LATCH_DATA_DIR": dir,
+		"DATABASE_URL": "sqlite:" + filepath.Join(dir, "auth.db"),
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("migrate without a secret: %v", err)
+	}
+	if !strings.Contains(out.String(), "applied") {
+		t.Errorf("migrate output = %q", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "auth-secret")); !os.IsNotExist(err) {
+		t.Errorf("migrate wrote a development secret (stat: %v)", err)
 	}
 }

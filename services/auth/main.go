@@ -80,7 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%w %q", errUsage, cmd)
 	}
 	log := newLogger(getenv, stderr)
-	cfg, err := loadConfig(getenv, log)
+	cfg, err := loadConfig(getenv)
+	if err == nil && cmd != "migrate" { // migrations need no secret; don't make one for them
+		err = cfg.resolveSecret(getenv, log)
+	}
 	if err != nil {
 		return err
 	}

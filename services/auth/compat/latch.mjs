@@ -10,6 +10,7 @@ import "./env.mjs";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { getMigrations } from "better-auth/db/migration";
@@ -18,6 +19,18 @@ import { betterAuthOptions, startBetterAuth } from "./ba-server.mjs";
 export const SELF = ["1", "true", "yes"].includes(String(process.env.COMPAT_SELF ?? "").toLowerCase());
 export const READY_TIMEOUT_MS = Number(process.env.LATCH_READY_TIMEOUT_MS ?? 15000);
 const LOG_LIMIT = 256 * 1024;
+
+// The binary runs in a throw-away working directory, so nothing it writes relative to its cwd
+// (e.g. a generated .data/auth-secret when BETTER_AUTH_SECRET is unset, as for `migrate`) lands
+// in the source tree. Removed when this process exits.
+let workdir;
+function binWorkdir() {
+  if (!workdir) {
+    workdir = fs.mkdtempSync(path.join(os.tmpdir(), "latch-compat-"));
+    process.once("exit", () => fs.rmSync(workdir, { recursive: true, force: true }));
+  }
+  return workdir;
+}
 
 /** Name of the side under test, for messages. */
 export const TARGET_NAME = SELF ? "better-auth (COMPAT_SELF=1 stand-in for Latch)" : "latch";
@@ -108,7 +121,7 @@ export async function startLatch({ databaseUrl, secret, port, trustedOrigins }) 
   if (trustedOrigins) env.TRUSTED_ORIGINS = trustedOrigins;
   else delete env.TRUSTED_ORIGINS;
 
-  const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["serve"], { env, cwd: binWorkdir(), stdio: ["ignore", "pipe", "pipe"] });
   const log = new LogBuffer();
   child.stdout.on("data", (b) => log.push(b));
   child.stderr.on("data", (b) => log.push(b));
@@ -204,7 +217,7 @@ function killAll() {
 
 function run(bin, args, extraEnv, timeoutMs) {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { env: { ...process.env, ...extraEnv }, cwd: binWorkdir(), stdio: ["ignore", "pipe", "pipe"] });
     track(child);
     const log = new LogBuffer();
     child.stdout.on("data", (b) => log.push(b));

@@ -95,7 +95,11 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
 	api.POST("/sign-out", h.signOut)
 	api.GET("/get-session", h.getSession)
-	api.POST("/get-session", func(c *gin.Context) { h.fail(c, errDeferRefresh) })
+	api.POST("/get-session", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store") // Better Auth's get-session headers, even on the 405
+		c.Header("Pragma", "no-cache")
+		h.fail(c, errDeferRefresh)
+	})
 	api.GET("/list-sessions", h.requireSession(true), h.listSessions)
 	api.POST("/revoke-session", validated(h, objectShape, parseRevokeSession), h.requireSession(false), h.revokeSession)
 	api.POST("/revoke-sessions", h.requireSession(false), h.revokeSessions)
