@@ -37,6 +37,8 @@ test-go:
 test-compat: build
 	@echo "== Better Auth compatibility suite (services/auth/compat)"
 	cd services/auth/compat && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCH_AUTH_BIN=$(BIN)/auth npm test
+	@echo "== the migration again, with Better Auth running outside UTC (DATABASE_TIMEZONE)"
+	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
 
 ## bench: performance figures, side by side with Better Auth (see README)
 bench: bench-auth bench-tasks

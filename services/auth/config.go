@@ -33,6 +33,10 @@ type Config struct {
 	TrustedOrigins []string
 	AutoMigrate    bool
 	Pool           sqldb.Pool
+	// DatabaseZone is the time zone of the schema's zone-less timestamp
+	// columns: UTC, unless a Better Auth deployment wrote them from a Node
+	// process running in another zone.
+	DatabaseZone *time.Location
 
 	Policy identity.Policy
 
@@ -88,6 +92,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.JWTIssuer = e.String("JWT_ISSUER", origin)
 	cfg.JWTAudience = e.String("JWT_AUDIENCE", origin)
 	cfg.DatabaseURL = e.String("DATABASE_URL", "sqlite:"+filepath.Join(cfg.DataDir, "auth.db"))
+	zone, err := time.LoadLocation(e.String("DATABASE_TIMEZONE", "UTC"))
+	if err != nil {
+		e.Fail("DATABASE_TIMEZONE must be an IANA time zone such as UTC or America/Sao_Paulo: %v", err)
+		zone = time.UTC
+	}
+	cfg.DatabaseZone = zone
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
 		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
@@ -164,6 +174,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("base_url", c.BaseURL),
 		slog.String("secret", "[set: "+c.SecretSource+"]"),
 		slog.String("database", envconf.Redact(c.DatabaseURL)),
+		slog.String("database_timezone", c.DatabaseZone.String()),
 		slog.Any("trusted_origins", c.TrustedOrigins),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.String("session_expires_in", c.Policy.SessionTTL.String()),

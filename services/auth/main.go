@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // DATABASE_TIMEZONE must resolve in minimal container images too
 
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
@@ -120,8 +121,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	ids := identity.NewService(sqlstore.NewIdentityStore(db), passwordHasher{}, password.Length, cfg.Policy, nil)
-	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db), sealedbox.SingleSecret(cfg.Secret), signing.Config{
+	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
+	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), sealedbox.SingleSecret(cfg.Secret), signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,

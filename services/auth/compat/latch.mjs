@@ -117,6 +117,9 @@ export async function startLatch({ databaseUrl, secret, port, trustedOrigins }) 
     BETTER_AUTH_SECRET: secret,
     BETTER_AUTH_URL: url,
     PORT: String(port),
+    // Better Auth (node-pg) writes the zone-less timestamp columns in this process's local time
+    // zone; an operator moving such a database to Latch tells it the zone the same way.
+    DATABASE_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
   };
   if (trustedOrigins) env.TRUSTED_ORIGINS = trustedOrigins;
   else delete env.TRUSTED_ORIGINS;

@@ -42,7 +42,7 @@ func newStore(t *testing.T) *sqlstore.KeyStore {
 	if _, err := sqlstore.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	return sqlstore.NewKeyStore(db)
+	return sqlstore.NewKeyStore(db, time.UTC)
 }
 
 func config() signing.Config {

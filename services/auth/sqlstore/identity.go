@@ -11,21 +11,27 @@ import (
 )
 
 // IdentityStore implements identity.Store.
-type IdentityStore struct{ db *gorm.DB }
+type IdentityStore struct {
+	db *gorm.DB
+	w  wallClock
+}
 
-// NewIdentityStore returns the identity store over db.
-func NewIdentityStore(db *sqldb.DB) *IdentityStore { return &IdentityStore{db: db.Gorm} }
+// NewIdentityStore returns the identity store over db; zone is the time
+// zone of its timestamp columns (UTC unless Better Auth wrote them elsewhere).
+func NewIdentityStore(db *sqldb.DB, zone *time.Location) *IdentityStore {
+	return &IdentityStore{db: db.Gorm, w: wallClock{zone: zone}}
+}
 
 var _ identity.Store = (*IdentityStore)(nil)
 
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a identity.Account) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(ptr(userRowOf(u))).Error; err != nil {
+		if err := tx.Create(ptr(userRowOf(u, s.w))).Error; err != nil {
 			return err
 		}
 		return tx.Create(&accountRow{
 			ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID,
-			Password: a.Password, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+			Password: a.Password, CreatedAt: s.w.put(a.CreatedAt), UpdatedAt: s.w.put(a.UpdatedAt),
 		}).Error
 	})
 	return classify("create user", err)
@@ -34,19 +40,19 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a ident
 func (s *IdentityStore) UserByEmail(ctx context.Context, email string) (identity.User, error) {
 	var row userRow
 	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&row).Error
-	return row.domain(), classify("find user by email", err)
+	return row.domain(s.w), classify("find user by email", err)
 }
 
 func (s *IdentityStore) UserByID(ctx context.Context, id string) (identity.User, error) {
 	var row userRow
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return row.domain(), classify("find user", err)
+	return row.domain(s.w), classify("find user", err)
 }
 
 func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identity.UserPatch, now time.Time) (identity.User, error) {
 	var row userRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		changes := map[string]any{"updated_at": now}
+		changes := map[string]any{"updated_at": s.w.put(now)}
 		if patch.Name != nil {
 			changes["name"] = *patch.Name
 		}
@@ -62,7 +68,7 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		}
 		return tx.Where("id = ?", id).Take(&row).Error
 	})
-	return row.domain(), classify("update user", err)
+	return row.domain(s.w), classify("update user", err)
 }
 
 func (s *IdentityStore) CredentialAccount(ctx context.Context, userID string) (identity.Account, error) {
@@ -72,11 +78,11 @@ func (s *IdentityStore) CredentialAccount(ctx context.Context, userID string) (i
 	err := s.db.WithContext(ctx).
 		Where("user_id = ? AND provider_id = ?", userID, identity.CredentialProvider).
 		Order("created_at").Take(&row).Error
-	return row.domain(), classify("find credential account", err)
+	return row.domain(s.w), classify("find credential account", err)
 }
 
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	return classify("create session", s.db.WithContext(ctx).Create(ptr(sessionRowOf(sess))).Error)
+	return classify("create session", s.db.WithContext(ctx).Create(ptr(sessionRowOf(sess, s.w))).Error)
 }
 
 // sessionWithUser is the one-query read behind every authenticated request.
@@ -114,18 +120,18 @@ func (s *IdentityStore) SessionByToken(ctx context.Context, token string) (ident
 	r := rows[0]
 	user := identity.User{
 		ID: r.UserID, Name: r.UName, Email: r.UEmail, EmailVerified: r.UEmailVerified, Image: r.UImage,
-		CreatedAt: r.UCreatedAt.UTC(), UpdatedAt: r.UUpdatedAt.UTC(),
+		CreatedAt: s.w.get(r.UCreatedAt), UpdatedAt: s.w.get(r.UUpdatedAt),
 	}
 	sess := sessionRow{
 		ID: r.ID, ExpiresAt: r.ExpiresAt, Token: r.Token, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		IPAddress: r.IPAddress, UserAgent: r.UserAgent, UserID: r.UserID,
 	}
-	return sess.domain(), user, nil
+	return sess.domain(s.w), user, nil
 }
 
 func (s *IdentityStore) ExtendSession(ctx context.Context, token string, expiresAt, now time.Time) error {
 	res := s.db.WithContext(ctx).Model(&sessionRow{}).Where("token = ?", token).
-		Updates(map[string]any{"expires_at": expiresAt, "updated_at": now})
+		Updates(map[string]any{"expires_at": s.w.put(expiresAt), "updated_at": s.w.put(now)})
 	if res.Error != nil {
 		return classify("extend session", res.Error)
 	}
@@ -155,14 +161,14 @@ func (s *IdentityStore) DeleteOtherSessions(ctx context.Context, userID, keepTok
 
 func (s *IdentityStore) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]identity.Session, error) {
 	var rows []sessionRow
-	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, now).
+	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, s.w.put(now)).
 		Order("created_at").Find(&rows).Error
 	if err != nil {
 		return nil, classify("list sessions", err)
 	}
 	out := make([]identity.Session, len(rows))
 	for i, r := range rows {
-		out[i] = r.domain()
+		out[i] = r.domain(s.w)
 	}
 	return out, nil
 }
@@ -174,7 +180,7 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 			return err
 		}
 		if err := tx.Model(&accountRow{}).Where("id = ?", accountID).
-			Updates(map[string]any{"password": hash, "updated_at": now}).Error; err != nil {
+			Updates(map[string]any{"password": hash, "updated_at": s.w.put(now)}).Error; err != nil {
 			return err
 		}
 		if replace == nil {
@@ -183,7 +189,7 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		if err := tx.Where("user_id = ?", acct.UserID).Delete(&sessionRow{}).Error; err != nil {
 			return err
 		}
-		return tx.Create(ptr(sessionRowOf(*replace))).Error
+		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
 }

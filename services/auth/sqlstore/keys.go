@@ -14,10 +14,13 @@ import (
 type KeyStore struct {
 	db      *gorm.DB
 	dialect sqldb.Dialect
+	w       wallClock
 }
 
-// NewKeyStore returns the key store over db.
-func NewKeyStore(db *sqldb.DB) *KeyStore { return &KeyStore{db: db.Gorm, dialect: db.Dialect} }
+// NewKeyStore returns the key store over db; zone as for NewIdentityStore.
+func NewKeyStore(db *sqldb.DB, zone *time.Location) *KeyStore {
+	return &KeyStore{db: db.Gorm, dialect: db.Dialect, w: wallClock{zone: zone}}
+}
 
 var _ signing.KeyStore = (*KeyStore)(nil)
 
@@ -34,7 +37,7 @@ func (s *KeyStore) Keys(ctx context.Context) ([]signing.StoredKey, error) {
 	for i, r := range rows {
 		out[i] = signing.StoredKey{
 			ID: r.ID, PublicKey: r.PublicKey, PrivateKey: r.PrivateKey,
-			CreatedAt: r.CreatedAt.UTC(), ExpiresAt: utcPtr(r.ExpiresAt), Alg: r.Alg, Crv: r.Crv,
+			CreatedAt: s.w.get(r.CreatedAt), ExpiresAt: s.w.getPtr(r.ExpiresAt), Alg: r.Alg, Crv: r.Crv,
 		}
 	}
 	return out, nil
@@ -47,14 +50,14 @@ func (s *KeyStore) InsertKeyUnlessCovered(ctx context.Context, k signing.StoredK
 			return err
 		}
 		var covering int64
-		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", at).Count(&covering).Error; err != nil {
+		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", s.w.put(at)).Count(&covering).Error; err != nil {
 			return err
 		}
 		if covering > 0 {
 			return nil
 		}
 		inserted = true
-		return tx.Create(rowOf(k)).Error
+		return tx.Create(s.rowOf(k)).Error
 	})
 	return inserted, classify("insert key", err)
 }
@@ -64,11 +67,11 @@ func (s *KeyStore) ReplaceKeys(ctx context.Context, k signing.StoredKey, retireA
 		if err := s.lock(tx); err != nil {
 			return err
 		}
-		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", retireAt).
-			Update("expires_at", retireAt).Error; err != nil {
+		if err := tx.Model(&keyRow{}).Where("expires_at IS NULL OR expires_at > ?", s.w.put(retireAt)).
+			Update("expires_at", s.w.put(retireAt)).Error; err != nil {
 			return err
 		}
-		return tx.Create(rowOf(k)).Error
+		return tx.Create(s.rowOf(k)).Error
 	})
 	return classify("rotate keys", err)
 }
@@ -82,17 +85,9 @@ func (s *KeyStore) lock(tx *gorm.DB) error {
 	return tx.Exec("SELECT pg_advisory_xact_lock(?)", keyLockID).Error
 }
 
-func rowOf(k signing.StoredKey) *keyRow {
+func (s *KeyStore) rowOf(k signing.StoredKey) *keyRow {
 	return &keyRow{
 		ID: k.ID, PublicKey: k.PublicKey, PrivateKey: k.PrivateKey,
-		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, Alg: k.Alg, Crv: k.Crv,
+		CreatedAt: s.w.put(k.CreatedAt), ExpiresAt: s.w.putPtr(k.ExpiresAt), Alg: k.Alg, Crv: k.Crv,
 	}
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }

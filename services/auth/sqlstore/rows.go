@@ -7,8 +7,39 @@ import (
 )
 
 // Rows mirror the tables column for column. gorm's automatic timestamps are
-// off: the domain sets every time, in UTC at millisecond precision, as
-// Better Auth writes them.
+// off: the domain sets every time, at millisecond precision, as Better Auth
+// writes them.
+
+// wallClock converts between instants and the schema's zone-less timestamp
+// columns. Better Auth (through node-pg) writes them as the wall-clock time
+// of the Node process's time zone, so a database it filled while running
+// outside UTC must be read and written in that zone (DATABASE_TIMEZONE).
+type wallClock struct{ zone *time.Location }
+
+// put is the value to bind for t: its wall clock in the zone (PostgreSQL's
+// driver binds a timestamp column by wall clock).
+func (w wallClock) put(t time.Time) time.Time { return t.In(w.zone) }
+
+// get reads a column value back as an instant, in UTC.
+func (w wallClock) get(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), w.zone).UTC()
+}
+
+func (w wallClock) putPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := w.put(*t)
+	return &v
+}
+
+func (w wallClock) getPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := w.get(*t)
+	return &v
+}
 
 type userRow struct {
 	ID            string    `gorm:"column:id;primaryKey"`
@@ -22,17 +53,17 @@ type userRow struct {
 
 func (userRow) TableName() string { return "user" }
 
-func (r userRow) domain() identity.User {
+func (r userRow) domain(w wallClock) identity.User {
 	return identity.User{
 		ID: r.ID, Name: r.Name, Email: r.Email, EmailVerified: r.EmailVerified, Image: r.Image,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
 	}
 }
 
-func userRowOf(u identity.User) userRow {
+func userRowOf(u identity.User, w wallClock) userRow {
 	return userRow{
 		ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: w.put(u.CreatedAt), UpdatedAt: w.put(u.UpdatedAt),
 	}
 }
 
@@ -49,17 +80,17 @@ type sessionRow struct {
 
 func (sessionRow) TableName() string { return "session" }
 
-func (r sessionRow) domain() identity.Session {
+func (r sessionRow) domain(w wallClock) identity.Session {
 	return identity.Session{
 		ID: r.ID, Token: r.Token, UserID: r.UserID,
-		ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		ExpiresAt: w.get(r.ExpiresAt), CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
 		IPAddress: deref(r.IPAddress), UserAgent: deref(r.UserAgent),
 	}
 }
 
-func sessionRowOf(s identity.Session) sessionRow {
+func sessionRowOf(s identity.Session, w wallClock) sessionRow {
 	return sessionRow{
-		ID: s.ID, ExpiresAt: s.ExpiresAt, Token: s.Token, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		ID: s.ID, ExpiresAt: w.put(s.ExpiresAt), Token: s.Token, CreatedAt: w.put(s.CreatedAt), UpdatedAt: w.put(s.UpdatedAt),
 		IPAddress: &s.IPAddress, UserAgent: &s.UserAgent, UserID: s.UserID,
 	}
 }
@@ -82,10 +113,10 @@ type accountRow struct {
 
 func (accountRow) TableName() string { return "account" }
 
-func (r accountRow) domain() identity.Account {
+func (r accountRow) domain(w wallClock) identity.Account {
 	return identity.Account{
 		ID: r.ID, AccountID: r.AccountID, ProviderID: r.ProviderID, UserID: r.UserID,
-		Password: r.Password, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Password: r.Password, CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
 	}
 }
 
