@@ -17,6 +17,8 @@ const (
 	DefaultRefreshInterval  = 5 * time.Minute
 	DefaultUnknownKIDWindow = 30 * time.Second
 	DefaultKeyPrefix        = "latch:authn:"
+	// DefaultAcceptedCacheSize is how many verified tokens a Verifier remembers.
+	DefaultAcceptedCacheSize = 10000
 	MaxLeeway               = 60 * time.Second
 	// MaxTokenSize is the longest token Verify looks at; longer ones are
 	// rejected before any decoding, so a huge header costs nothing.
@@ -55,6 +57,11 @@ type Config struct {
 	// with Redis, per process without) for tokens whose kid is unknown;
 	// default 30 s. It is also the retry delay after a failed fetch.
 	UnknownKIDWindow time.Duration
+	// AcceptedCacheSize bounds the tokens remembered as verified (until
+	// their exp, or until the key set changes), so a client repeating its
+	// token costs a hash lookup instead of a signature check. Default
+	// DefaultAcceptedCacheSize; negative disables the cache.
+	AcceptedCacheSize int
 	// Redis, when set, shares the key set, the refresh lease and the
 	// unknown-kid window between replicas. Nil keeps all of it in process.
 	Redis *redis.Client
@@ -86,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = DefaultRefreshInterval
+	}
+	if c.AcceptedCacheSize == 0 {
+		c.AcceptedCacheSize = DefaultAcceptedCacheSize
 	}
 	if c.UnknownKIDWindow == 0 {
 		c.UnknownKIDWindow = DefaultUnknownKIDWindow

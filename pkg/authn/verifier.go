@@ -20,6 +20,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,8 @@ type Verifier struct {
 	retryDelay time.Duration // after a failed fetch or while no keys are cached
 
 	fetches, fetchFailures, sharedReads, redisErrors atomic.Uint64
+
+	accepted *acceptedCache // nil when disabled
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -122,6 +125,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		leaseTTL:   cfg.RefreshInterval - min(cfg.RefreshInterval/10, time.Second),
 		retryDelay: min(cfg.RefreshInterval, cfg.UnknownKIDWindow),
 		done:       make(chan struct{}),
+		accepted:   newAcceptedCache(cfg.AcceptedCacheSize),
 	}
 	if cfg.Redis != nil {
 		v.redis = newRedisCluster(cfg.Redis, v.keys, max(24*time.Hour, 3*cfg.RefreshInterval))
@@ -181,6 +185,16 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	if len(token) > MaxTokenSize {
 		return Principal{}, reject(ReasonTooLarge, fmt.Errorf("token is %d bytes, the limit is %d", len(token), MaxTokenSize))
 	}
+	// The key set is read before the check, so an entry is never labelled
+	// with a newer set than the one that accepted it.
+	keySet := v.current.Load()
+	var digest [sha256.Size]byte
+	if v.accepted != nil {
+		digest = sha256.Sum256([]byte(token))
+		if p, ok := v.accepted.get(digest, keySet, time.Now()); ok {
+			return p, nil
+		}
+	}
 	claims := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) { return v.key(ctx, t) })
 	if err != nil {
@@ -190,7 +204,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	if sub == "" {
 		return Principal{}, reject(ReasonMissingClaim, errors.New("sub is required"))
 	}
-	return principalFrom(claims, sub), nil
+	p := principalFrom(claims, sub)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		v.accepted.put(digest, acceptedEntry{p: p, exp: exp.Time, keySet: keySet})
+	}
+	return p, nil
 }
 
 // key is the jwt.Keyfunc: it runs after the alg allow-list check and before

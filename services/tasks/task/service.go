@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -217,6 +218,9 @@ func normalizeTags(v *ValidationError, in []string) []string {
 			return nil
 		case utf8.RuneCountInString(tag) > MaxTagLength:
 			v.add("tags", "each tag must be at most 50 characters")
+			return nil
+		case strings.ContainsFunc(tag, unicode.IsControl):
+			v.add("tags", "tags must not contain control characters")
 			return nil
 		}
 		if !slices.Contains(out, tag) {

@@ -51,9 +51,28 @@ type taskRow struct {
 	DueDate     *time.Time `gorm:"column:due_date"`
 	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	// TagList is the task's tags joined by tagSeparator, read with the row
+	// (tagListSQL) so a task costs one query; never written.
+	TagList *string `gorm:"column:tag_list;->"`
 }
 
 func (taskRow) TableName() string { return "tasks" }
+
+// tagSeparator joins tags in TagList; the domain refuses control characters in tags.
+const tagSeparator = "\x1f"
+
+// tagListSQL selects a task with its tags aggregated in tag order.
+var tagListSQL = map[sqldb.Dialect]string{
+	sqldb.Postgres: `tasks.*, (SELECT string_agg(tt.tag, chr(31) ORDER BY tt.position) FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list`,
+	sqldb.SQLite:   `tasks.*, (SELECT group_concat(tt.tag, char(31) ORDER BY tt.position) FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list`,
+}
+
+func (r taskRow) tags() []string {
+	if r.TagList == nil || *r.TagList == "" {
+		return []string{}
+	}
+	return strings.Split(*r.TagList, tagSeparator)
+}
 
 type tagRow struct {
 	TaskID   int64  `gorm:"column:task_id;primaryKey"`
@@ -129,14 +148,10 @@ func writeTags(tx *gorm.DB, id int64, tags []string) error {
 
 func (s *Store) Get(ctx context.Context, id int64) (task.Task, error) {
 	var row taskRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	if err := s.db.WithContext(ctx).Select(tagListSQL[s.dialect]).Where("id = ?", id).Take(&row).Error; err != nil {
 		return task.Task{}, classify("get task", err)
 	}
-	tags, err := s.tagsOf(ctx, s.db, []int64{id})
-	if err != nil {
-		return task.Task{}, classify("get task tags", err)
-	}
-	return row.domain(tags[id]), nil
+	return row.domain(row.tags()), nil
 }
 
 func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (task.Task, error)) (task.Task, error) {
@@ -147,14 +162,10 @@ func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (ta
 		if s.dialect == sqldb.Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		if err := q.Take(&row).Error; err != nil {
+		if err := q.Select(tagListSQL[s.dialect]).Take(&row).Error; err != nil {
 			return err
 		}
-		tags, err := s.tagsOf(ctx, tx, []int64{id})
-		if err != nil {
-			return err
-		}
-		before := row.domain(tags[id])
+		before := row.domain(row.tags())
 		after, err := change(before)
 		if err != nil {
 			return err
@@ -237,37 +248,14 @@ func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.T
 		return nil, 0, fmt.Errorf("sort field %q is not allowed", q.Sort)
 	}
 	var rows []taskRow
-	if err := base.Order(fmt.Sprintf(order, dir)).Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
+	if err := base.Select(tagListSQL[s.dialect]).Order(fmt.Sprintf(order, dir)).Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
 		return nil, 0, classify("list tasks", err)
-	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	tags, err := s.tagsOf(ctx, s.db, ids)
-	if err != nil {
-		return nil, 0, classify("list task tags", err)
 	}
 	out := make([]task.Task, len(rows))
 	for i, r := range rows {
-		out[i] = r.domain(tags[r.ID])
+		out[i] = r.domain(r.tags())
 	}
 	return out, int(total), nil
-}
-
-func (s *Store) tagsOf(ctx context.Context, db *gorm.DB, ids []int64) (map[int64][]string, error) {
-	out := make(map[int64][]string, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []tagRow
-	if err := db.WithContext(ctx).Where("task_id IN ?", ids).Order("task_id, position").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		out[r.TaskID] = append(out[r.TaskID], r.Tag)
-	}
-	return out, nil
 }
 
 // escapeLike makes user text match literally inside a LIKE pattern.
