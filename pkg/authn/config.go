@@ -19,7 +19,7 @@ const (
 	DefaultKeyPrefix        = "latch:authn:"
 	// DefaultAcceptedCacheSize is how many verified tokens a Verifier remembers.
 	DefaultAcceptedCacheSize = 10000
-	MaxLeeway               = 60 * time.Second
+	MaxLeeway                = 60 * time.Second
 	// MaxTokenSize is the longest token Verify looks at; longer ones are
 	// rejected before any decoding, so a huge header costs nothing.
 	MaxTokenSize = 8 << 10
