@@ -1,0 +1,115 @@
+// Command mint is the tasks benchmark's stand-in for the auth service: it
+// makes an Ed25519 signing key, serves its JWKS at /api/auth/jwks in the
+// auth service's exact format and writes one token per user, shaped like
+// the auth service's (same header, same claims in Better Auth's order).
+//
+//	mint -addr 127.0.0.1:18401 -users 1000 -out tokens.tsv
+//
+// The tokens file has one line per user: "<sub>\t<token>". Once the file is
+// written and the listener is up, mint prints "ready" and serves until
+// killed. It lives in bench/ only.
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// claims mirrors services/auth/signing.Claims: the user object, then sub,
+// exp, iss and aud, as Better Auth orders them.
+type claims struct {
+	IssuedAt      int64   `json:"iat"`
+	Name          string  `json:"name"`
+	Email         string  `json:"email"`
+	EmailVerified bool    `json:"emailVerified"`
+	Image         *string `json:"image"`
+	CreatedAt     string  `json:"createdAt"`
+	UpdatedAt     string  `json:"updatedAt"`
+	ID            string  `json:"id"`
+	Subject       string  `json:"sub"`
+	Expiry        int64   `json:"exp"`
+	Issuer        string  `json:"iss"`
+	Audience      string  `json:"aud"`
+}
+
+const timeFormat = "2006-01-02T15:04:05.000Z" // JavaScript's toISOString
+
+// newID is a 32-character alphanumeric id, like the auth service's key ids.
+func newID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18401", "listen address (host:port)")
+	users := flag.Int("users", 1000, "number of users (sub = user-0001 …)")
+	out := flag.String("out", "tokens.tsv", "tokens file: <sub>\\t<token> per line")
+	ttl := flag.Duration("ttl", time.Hour, "token lifetime")
+	flag.Parse()
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	kid := newID()
+	b64 := base64.RawURLEncoding
+	jwks, err := json.Marshal(map[string]any{"keys": []map[string]any{{
+		"alg": "EdDSA", "crv": "Ed25519", "kid": kid, "kty": "OKP", "x": b64.EncodeToString(pub),
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	origin := "http://" + ln.Addr().String()
+
+	header := b64.EncodeToString(fmt.Appendf(nil, `{"alg":"EdDSA","kid":%q}`, kid))
+	f, err := os.Create(*out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Now().UTC()
+	created := now.Add(-24 * time.Hour).Format(timeFormat)
+	for u := 1; u <= *users; u++ {
+		sub := fmt.Sprintf("user-%04d", u)
+		payload, err := json.Marshal(claims{
+			IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
+			EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
+			Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		signingInput := header + "." + b64.EncodeToString(payload)
+		sig := ed25519.Sign(priv, []byte(signingInput))
+		fmt.Fprintf(f, "%s\t%s.%s\n", sub, signingInput, b64.EncodeToString(sig))
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/auth/jwks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	})
+	fmt.Printf("ready %s kid=%s users=%d\n", origin, kid, *users)
+	log.Fatal(http.Serve(ln, mux))
+}

@@ -1,0 +1,106 @@
+// Command noauth is the tasks benchmark's baseline: the tasks service's own
+// code (sqldb, taskstore, task, httpapi) wired exactly as bin/tasks wires it,
+// except that authentication is switched off: the middleware takes sub from
+// the Bearer token's payload WITHOUT verifying anything. It exists only to
+// measure what verification costs and must never be built into a shipped
+// binary; it lives in bench/ for that reason.
+//
+// Env: PORT, DATABASE_URL (postgres://…), LOG_LEVEL (default warn),
+// DB_MAX_OPEN_CONNS / DB_MAX_IDLE_CONNS (default: sqldb.DefaultPool, as bin/tasks).
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/tasks/httpapi"
+	"github.com/latchid/latch/services/tasks/task"
+	"github.com/latchid/latch/services/tasks/taskstore"
+)
+
+// unverified trusts the token's payload: it decodes the middle segment and
+// takes sub. No signature, no expiry, no issuer: a benchmark baseline only.
+func unverified(c *gin.Context) {
+	token, ok := authn.BearerToken(c.GetHeader("Authorization"))
+	var sub string
+	if ok {
+		if parts := strings.Split(token, "."); len(parts) == 3 {
+			if raw, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+				var claims struct {
+					Sub string `json:"sub"`
+				}
+				if json.Unmarshal(raw, &claims) == nil {
+					sub = claims.Sub
+				}
+			}
+		}
+	}
+	if sub == "" {
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"detail": "Not authenticated"})
+		return
+	}
+	c.Request = c.Request.WithContext(authn.WithPrincipal(c.Request.Context(), authn.Principal{UserID: sub}))
+	c.Next()
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "noauth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("LOG_LEVEL", "warn"))); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", "tasks-noauth")
+	pool := sqldb.DefaultPool()
+	pool.MaxOpen = envInt("DB_MAX_OPEN_CONNS", pool.MaxOpen)
+	pool.MaxIdle = envInt("DB_MAX_IDLE_CONNS", pool.MaxIdle)
+	db, err := sqldb.Open(ctx, env("DATABASE_URL", ""), pool)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := task.NewService(taskstore.New(db), nil)
+	handler := httpapi.New(httpapi.Config{}, svc, unverified, log)
+	ln, err := net.Listen("tcp", ":"+env("PORT", "8001"))
+	if err != nil {
+		return err
+	}
+	log.Warn("benchmark baseline: authentication is OFF", "addr", ln.Addr().String())
+	return serve.Run(ctx, ln, handler, serve.DefaultDrain, log)
+}
