@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
@@ -80,7 +81,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil) // client IPs are read explicitly (clientOf), never trusted blindly
-	r.Use(h.recoverPanics, h.logRequests, h.limitBody)
+	r.Use(httplog.Recover(log, errInternal), httplog.Middleware(log, loggedUser), h.limitBody)
 	r.NoRoute(func(c *gin.Context) { // Better Auth: 404 with an empty body
 		c.Writer.WriteHeader(http.StatusNotFound)
 		c.Writer.WriteHeaderNow()
@@ -111,40 +112,14 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	return r, nil
 }
 
-// recoverPanics turns a panic into a logged error and a bare 500: the
-// client never sees a stack trace.
-func (h *handler) recoverPanics(c *gin.Context) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			h.log.ErrorContext(c.Request.Context(), "panic serving request", "panic", p, "route", c.FullPath())
-			if !c.Writer.Written() {
-				c.AbortWithStatusJSON(errInternal.Status, errInternal)
-			}
-		}
-	}()
-	c.Next()
-}
-
-// logRequests writes one line per request: never a token, cookie or body.
-func (h *handler) logRequests(c *gin.Context) {
-	start := time.Now()
-	reqID := c.GetHeader("X-Request-Id")
-	if reqID == "" || len(reqID) > 128 {
-		reqID = identity.NewID()
+// loggedUser names the request's user in its log line, once authenticated.
+func loggedUser(c *gin.Context) (string, bool) {
+	uid, ok := c.Get(userIDKey)
+	if !ok {
+		return "", false
 	}
-	c.Header("X-Request-Id", reqID)
-	c.Next()
-	attrs := []any{
-		"request_id", reqID, "method", c.Request.Method, "route", c.FullPath(),
-		"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,
-	}
-	if uid, ok := c.Get(userIDKey); ok {
-		attrs = append(attrs, "user_id", uid)
-	}
-	h.log.InfoContext(c.Request.Context(), "request", attrs...)
+	s, ok := uid.(string)
+	return s, ok
 }
 
 func (h *handler) limitBody(c *gin.Context) {

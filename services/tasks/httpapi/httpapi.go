@@ -4,8 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/tasks/task"
 )
 
@@ -44,7 +43,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	r := gin.New()
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(h.recoverPanics, h.logRequests)
+	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, loggedUser))
 	if len(cfg.FrontendOrigins) > 0 {
 		r.Use(cors.New(cors.Config{
 			AllowOrigins:     cfg.FrontendOrigins,
@@ -194,44 +193,10 @@ func (h *handler) fail(c *gin.Context, err error) {
 	}
 }
 
-func (h *handler) recoverPanics(c *gin.Context) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			h.log.ErrorContext(c.Request.Context(), "panic serving request", "panic", p, "route", c.FullPath())
-			if !c.Writer.Written() {
-				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"detail": "Internal Server Error"})
-			}
-		}
-	}()
-	c.Next()
-}
-
-// logRequests writes one line per request; never the token.
-func (h *handler) logRequests(c *gin.Context) {
-	start := time.Now()
-	reqID := c.GetHeader("X-Request-Id")
-	if reqID == "" || len(reqID) > 128 {
-		reqID = newRequestID()
-	}
-	c.Header("X-Request-Id", reqID)
-	c.Next()
-	attrs := []any{
-		"request_id", reqID, "method", c.Request.Method, "route", c.FullPath(),
-		"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,
-	}
-	if p, ok := authn.PrincipalFrom(c.Request.Context()); ok {
-		attrs = append(attrs, "user_id", p.UserID)
-	}
-	h.log.InfoContext(c.Request.Context(), "request", attrs...)
-}
-
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// loggedUser names the request's user in its log line, once authenticated.
+func loggedUser(c *gin.Context) (string, bool) {
+	p, ok := authn.PrincipalFrom(c.Request.Context())
+	return p.UserID, ok
 }
 
 func (h *handler) limitBody(c *gin.Context) {

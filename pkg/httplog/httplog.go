@@ -1,0 +1,80 @@
+// Package httplog gives every Latch HTTP service the same request plumbing:
+// a request id accepted from X-Request-Id or made up, one structured log
+// line per request (never a token, cookie or body), and panics turned into
+// a logged error and a bare 500.
+package httplog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Header carries the request id between services and back to the client.
+const Header = "X-Request-Id"
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// UserFunc names the authenticated user of a finished request, if any.
+type UserFunc func(c *gin.Context) (string, bool)
+
+// Middleware logs one line per request with its id, route, status, latency
+// and, when user knows it, the user id.
+func Middleware(log *slog.Logger, user UserFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader(Header)
+		if id == "" || len(id) > 128 {
+			id = newID()
+		}
+		c.Header(Header, id)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+		c.Next()
+		attrs := []any{
+			"request_id", id, "method", c.Request.Method, "route", c.FullPath(),
+			"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+		}
+		if user != nil {
+			if uid, ok := user(c); ok {
+				attrs = append(attrs, "user_id", uid)
+			}
+		}
+		log.InfoContext(c.Request.Context(), "request", attrs...)
+	}
+}
+
+// Recover turns a panic into a logged error and a 500 with body, so a
+// client never sees a stack trace.
+func Recover(log *slog.Logger, body any) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(c.Request.Context(), "panic serving request", "panic", p, "route", c.FullPath())
+				if !c.Writer.Written() {
+					c.AbortWithStatusJSON(http.StatusInternalServerError, body)
+				}
+			}
+		}()
+		c.Next()
+	}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
