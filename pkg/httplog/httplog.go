@@ -41,6 +41,9 @@ func Middleware(log *slog.Logger, user UserFunc) gin.HandlerFunc {
 		c.Header(Header, id)
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 		c.Next()
+		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+			return // don't build a line nobody keeps
+		}
 		attrs := []any{
 			"request_id", id, "method", c.Request.Method, "route", c.FullPath(),
 			"status", c.Writer.Status(), "latency_ms", float64(time.Since(start).Microseconds()) / 1000,

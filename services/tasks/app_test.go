@@ -26,14 +26,14 @@ import (
 // issuer plays the auth service: an Ed25519 key published by a real JWKS
 // HTTP server, and tokens signed with it the way Latch's auth signs them.
 type issuer struct {
-	t    *testing.T
+	t    testing.TB
 	kid  string
 	priv ed25519.PrivateKey
 	jwks *httptest.Server
 	iss  string
 }
 
-func newIssuer(t *testing.T) *issuer {
+func newIssuer(t testing.TB) *issuer {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -84,12 +84,13 @@ func (is *issuer) token(user string) string {
 }
 
 type tasksServer struct {
-	t    *testing.T
-	base string
-	db   *pgx.Conn
+	t       testing.TB
+	handler http.Handler
+	base    string
+	db      *pgx.Conn
 }
 
-func startTasks(t *testing.T, is *issuer, env map[string]string) *tasksServer {
+func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	t.Helper()
 	dsn := testdb.New(t)
 	vars := map[string]string{
@@ -103,7 +104,7 @@ func startTasks(t *testing.T, is *issuer, env map[string]string) *tasksServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func startTasks(t *testing.T, is *issuer, env map[string]string) *tasksServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return &tasksServer{t: t, base: srv.URL, db: conn}
+	return &tasksServer{t: t, handler: a.handler, base: srv.URL, db: conn}
 }
 
 type reply struct {
@@ -123,7 +124,7 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) object(t *testing.T) map[string]any {
+func (r reply) object(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
