@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -46,4 +47,14 @@ func Run(ctx context.Context, ln net.Listener, handler http.Handler, drain time.
 		return err
 	}
 	return nil
+}
+
+// ListenAndRun serves handler on every interface at port (containers and
+// load balancers reach a service from outside loopback) until ctx is done.
+func ListenAndRun(ctx context.Context, port int, handler http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		return err
+	}
+	return Run(ctx, ln, handler, DefaultDrain, log)
 }

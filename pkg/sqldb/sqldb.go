@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -157,4 +158,25 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS, table string) ([]string, 
 		applied = append(applied, r.Source.Path)
 	}
 	return applied, nil
+}
+
+// MigrateCommand is a service's `migrate` subcommand: open dsn, apply the
+// service's migrations, say what was applied.
+func MigrateCommand(ctx context.Context, dsn string, pool Pool, migrate func(context.Context, *DB) ([]string, error), out io.Writer) error {
+	db, err := Open(ctx, dsn, pool)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(out, "schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(out, "applied", m)
+	}
+	return nil
 }

@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -129,28 +127,9 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
-	if err != nil {
-		return err
-	}
-	return serve.Run(ctx, ln, a.handler, serve.DefaultDrain, log)
+	return serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
 }
 
 func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.Pool)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	applied, err := taskstore.Migrate(ctx, db)
-	if err != nil {
-		return err
-	}
-	if len(applied) == 0 {
-		fmt.Fprintln(stdout, "schema is up to date")
-	}
-	for _, m := range applied {
-		fmt.Fprintln(stdout, "applied", m)
-	}
-	return nil
+	return sqldb.MigrateCommand(ctx, cfg.DatabaseURL, cfg.Pool, taskstore.Migrate, stdout)
 }
