@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/services/auth/signedcookie"
 )
 
 const testSecret = "latch-test-secret-0123456789abcdefghijklmnop"
@@ -581,5 +583,62 @@ func TestEmbeddedSQLiteDefault(t *testing.T) {
 	cookie := ts.signUp("lite@example.com", "password123").sessionCookie(t)
 	if r := ts.do(req{method: "GET", path: "/api/auth/token", headers: map[string]string{"Cookie": cookie}}); r.status != 200 {
 		t.Errorf("token on SQLite = %d %s", r.status, r.body)
+	}
+}
+
+// With BETTER_AUTH_SECRETS, cookies are signed with the current versioned
+// secret and new private keys are sealed in Better Auth's $ba$<version>$
+// envelope; a key sealed under the old single secret still signs.
+func TestVersionedSecrets(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.New(t)
+	old := startAuth(t, map[string]string{"DATABASE_URL": dsn})
+	oldCookie := old.signUp("versioned@example.com", "password123").sessionCookie(t)
+	if r := old.do(req{method: "GET", path: "/api/auth/token", headers: map[string]string{"Cookie": oldCookie}}); r.status != 200 {
+		t.Fatalf("token before versioning: %d", r.status)
+	}
+	var oldKey string
+	if err := old.db.QueryRow(context.Background(), "SELECT id FROM jwks").Scan(&oldKey); err != nil {
+		t.Fatal(err)
+	}
+
+	current := "current-versioned-secret-0123456789abcdef"
+	ts := startAuth(t, map[string]string{
+		"DATABASE_URL": dsn, "BETTER_AUTH_SECRETS": "2:" + current + ",1:" + testSecret,
+		"KEY_CACHE_TTL": "1ms",
+	})
+	// The single secret is gone from cookie signing: the old cookie no longer verifies.
+	if r := ts.do(req{method: "GET", path: "/api/auth/get-session", headers: map[string]string{"Cookie": oldCookie}}); string(r.body) != "null" {
+		t.Errorf("a cookie signed with the old secret still works: %s", r.body)
+	}
+	in := ts.do(req{method: "POST", path: "/api/auth/sign-in/email", body: `{"email":"versioned@example.com","password":"password123"}`})
+	cookie := in.sessionCookie(t)
+	token := in.json(t)["token"].(string)
+	if want := signedcookie.EncodeValue(signedcookie.Sign(token, current)); !strings.HasSuffix(cookie, "="+want) {
+		t.Errorf("cookie %s is not signed with the current versioned secret", cookie)
+	}
+	// The key Better Auth's single secret sealed still opens (legacy) and signs.
+	r := ts.do(req{method: "GET", path: "/api/auth/token", headers: map[string]string{"Cookie": cookie}})
+	if r.status != 200 {
+		t.Fatalf("token with versioned secrets: %d %s", r.status, r.body)
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(r.json(t)["token"].(string), ".")[0])
+	if !strings.Contains(string(header), oldKey) {
+		t.Errorf("token header %s is not signed by the existing key %s", header, oldKey)
+	}
+	// A key made now is sealed under version 2.
+	if _, err := ts.db.Exec(context.Background(), "UPDATE jwks SET expires_at = now() - interval '1 day'"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if r := ts.do(req{method: "GET", path: "/api/auth/jwks"}); r.status != 200 {
+		t.Fatalf("jwks: %d", r.status)
+	}
+	var sealed string
+	if err := ts.db.QueryRow(context.Background(), "SELECT private_key FROM jwks ORDER BY created_at DESC LIMIT 1").Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(sealed, `"$ba$2$`) {
+		t.Errorf("new private key stored as %.12s…, want a $ba$2$ envelope", sealed)
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/sealedbox"
 )
 
 // minSecretLength is Better Auth's recommended minimum; below it a deployment
@@ -24,10 +26,14 @@ const minSecretLength = 32
 // Config is the auth service's configuration, read from the environment
 // once, with the seed's variable names so existing .env files keep working.
 type Config struct {
-	Port           int
-	BaseURL        string // BETTER_AUTH_URL
-	Secret         string
-	SecretSource   string
+	Port    int
+	BaseURL string // BETTER_AUTH_URL
+	// Secret signs cookies: BETTER_AUTH_SECRET, or with BETTER_AUTH_SECRETS
+	// the current versioned secret, as Better Auth picks it.
+	Secret       string
+	SecretSource string
+	// Keyring seals private keys at rest with every configured secret.
+	Keyring        sealedbox.Keyring
 	DatabaseURL    string
 	DataDir        string
 	TrustedOrigins []string
@@ -108,19 +114,54 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	return cfg, e.Err()
 }
 
-// resolveSecret finds the secret. A missing one on localhost is generated
-// once and kept in the data directory; anywhere else a missing or short
-// secret stops the service.
+// resolveSecret finds the secrets as Better Auth does: BETTER_AUTH_SECRETS
+// ("<version>:<secret>,…", the first current) when set, beside the single
+// BETTER_AUTH_SECRET (or NEXT_PUBLIC_BETTER_AUTH_SECRET, AUTH_SECRET), which
+// then only opens what was sealed before versioning. A missing secret on
+// localhost is generated once and kept in the data directory; anywhere else
+// a missing or short secret stops the service.
 func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) error {
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil {
 		return err
 	}
-	cfg.Secret, cfg.SecretSource = getenv("BETTER_AUTH_SECRET"), "BETTER_AUTH_SECRET"
-	if cfg.Secret == "" {
-		cfg.Secret, cfg.SecretSource = getenv("NEXT_PUBLIC_BETTER_AUTH_SECRET"), "NEXT_PUBLIC_BETTER_AUTH_SECRET"
-	}
 	local := isLocalHost(base.Hostname())
+	var single, singleSource string
+	for _, name := range []string{"BETTER_AUTH_SECRET", "NEXT_PUBLIC_BETTER_AUTH_SECRET", "AUTH_SECRET"} {
+		if v := getenv(name); v != "" {
+			single, singleSource = v, name
+			break
+		}
+	}
+	checkLength := func(secret, source string) error {
+		switch {
+		case len(secret) >= minSecretLength:
+		case !local:
+			return fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", source, minSecretLength)
+		default:
+			log.Warn("the secret is shorter than recommended", "source", source, "min_length", minSecretLength)
+		}
+		return nil
+	}
+
+	if raw := strings.TrimSpace(getenv("BETTER_AUTH_SECRETS")); raw != "" {
+		versioned, current, err := parseVersionedSecrets(raw)
+		if err != nil {
+			return err
+		}
+		for v, secret := range versioned {
+			if err := checkLength(secret, fmt.Sprintf("BETTER_AUTH_SECRETS version %d", v)); err != nil {
+				return err
+			}
+		}
+		cfg.Secret, cfg.SecretSource = versioned[current], fmt.Sprintf("BETTER_AUTH_SECRETS, version %d current", current)
+		if cfg.Keyring, err = sealedbox.NewKeyring(single, versioned, current); err != nil {
+			return fmt.Errorf("BETTER_AUTH_SECRETS: %w", err)
+		}
+		return nil
+	}
+
+	cfg.Secret, cfg.SecretSource = single, singleSource
 	switch {
 	case cfg.Secret == "" && !local:
 		return fmt.Errorf("BETTER_AUTH_SECRET is required when BETTER_AUTH_URL (%s) is not localhost; generate one with: openssl rand -base64 32", cfg.BaseURL)
@@ -131,12 +172,36 @@ func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) e
 		}
 		cfg.Secret, cfg.SecretSource = secret, "generated, kept in "+path
 		log.Warn("BETTER_AUTH_SECRET is not set: using a generated development secret; set BETTER_AUTH_SECRET before exposing this service", "path", path)
-	case len(cfg.Secret) < minSecretLength && !local:
-		return fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", cfg.SecretSource, minSecretLength)
-	case len(cfg.Secret) < minSecretLength:
-		log.Warn("the secret is shorter than recommended", "source", cfg.SecretSource, "min_length", minSecretLength)
+	default:
+		if err := checkLength(cfg.Secret, cfg.SecretSource); err != nil {
+			return err
+		}
 	}
+	cfg.Keyring = sealedbox.SingleSecret(cfg.Secret)
 	return nil
+}
+
+// parseVersionedSecrets reads BETTER_AUTH_SECRETS: comma-separated
+// "<version>:<secret>" entries, versions non-negative integers, the first current.
+func parseVersionedSecrets(raw string) (map[int]string, int, error) {
+	out := map[int]string{}
+	current := -1
+	for _, entry := range strings.Split(raw, ",") {
+		entry = strings.TrimSpace(entry)
+		ver, secret, ok := strings.Cut(entry, ":")
+		v, err := strconv.Atoi(strings.TrimSpace(ver))
+		if !ok || err != nil || v < 0 || secret == "" {
+			return nil, 0, fmt.Errorf(`BETTER_AUTH_SECRETS entries must look like "<version>:<secret>" with a non-negative integer version`)
+		}
+		if _, dup := out[v]; dup {
+			return nil, 0, fmt.Errorf("BETTER_AUTH_SECRETS names version %d twice", v)
+		}
+		out[v] = secret
+		if current < 0 {
+			current = v
+		}
+	}
+	return out, current, nil
 }
 
 // developmentSecret returns the secret kept in dir, creating it on first use.

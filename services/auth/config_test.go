@@ -28,6 +28,10 @@ func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 		{"loopback with a short secret only warns", map[string]string{"BETTER_AUTH_URL": "http://127.0.0.1:3001", "BETTER_AUTH_SECRET": "short"}, "", "BETTER_AUTH_SECRET"},
 		{"a bad duration", map[string]string{"JWT_EXPIRATION": "soon"}, "JWT_EXPIRATION must be a duration", ""},
 		{"a relative base URL", map[string]string{"BETTER_AUTH_URL": "auth.example.com"}, "must be an absolute http(s) URL", ""},
+		{"versioned secrets", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "2:" + long + "x, 1:" + long}, "", "BETTER_AUTH_SECRETS, version 2 current"},
+		{"a versioned secret too short", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "2:" + long + ",1:short"}, "version 1 must be at least 32", ""},
+		{"a malformed versioned secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "two:" + long}, "<version>:<secret>", ""},
+		{"a version named twice", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "1:" + long + ",1:" + long}, "names version 1 twice", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

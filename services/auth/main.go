@@ -26,7 +26,6 @@ import (
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/password"
-	"github.com/latchid/latch/services/auth/sealedbox"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
 )
@@ -120,7 +119,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 	}
 	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
-	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), sealedbox.SingleSecret(cfg.Secret), signing.Config{
+	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
