@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string, pool Pool) (*DB, error) {
 		g, err = gorm.Open(sqlite.Open("file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"), cfg)
 		pool.MaxOpen, pool.MaxIdle = 1, 1 // SQLite has one writer; one connection avoids SQLITE_BUSY
 	default:
-		return nil, errors.New("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file:")
+		return nil, errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL, or sqlite:PATH (file:PATH)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)

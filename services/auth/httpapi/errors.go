@@ -30,7 +30,6 @@ func newError(status int, code, message string) *apiError {
 var (
 	errUnauthorized        = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 	errInvalidJSON         = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
-	errBodyNotObject       = newError(http.StatusBadRequest, "BODY_MUST_BE_AN_OBJECT", "Body must be an object")
 	errBodyTooLarge        = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
 	errMissingOrigin       = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
 	errInvalidOrigin       = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
