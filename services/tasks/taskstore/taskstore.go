@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -33,11 +34,12 @@ func Migrate(ctx context.Context, db *sqldb.DB) ([]string, error) {
 // Store implements task.Store.
 type Store struct {
 	db      *gorm.DB
+	pg      *pgxpool.Pool // nil on SQLite
 	dialect sqldb.Dialect
 }
 
 // New returns the store over db.
-func New(db *sqldb.DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
+func New(db *sqldb.DB) *Store { return &Store{db: db.Gorm, pg: db.PG, dialect: db.Dialect} }
 
 var _ task.Store = (*Store)(nil)
 
@@ -52,7 +54,7 @@ type taskRow struct {
 	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
 	// TagList is the task's tags joined by tagSeparator, read with the row
-	// (tagListSQL) so a task costs one query; never written.
+	// (tagList) so a task costs one query; never written.
 	TagList *string `gorm:"column:tag_list;->"`
 }
 
@@ -61,10 +63,14 @@ func (taskRow) TableName() string { return "tasks" }
 // tagSeparator joins tags in TagList; the domain refuses control characters in tags.
 const tagSeparator = "\x1f"
 
-// tagListSQL selects a task with its tags aggregated in tag order.
-var tagListSQL = map[sqldb.Dialect]string{
-	sqldb.Postgres: `tasks.*, (SELECT string_agg(tt.tag, chr(31) ORDER BY tt.position) FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list`,
-	sqldb.SQLite:   `tasks.*, (SELECT group_concat(tt.tag, char(31) ORDER BY tt.position) FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list`,
+// tagList is the select-list item aggregating a task's tags, in tag order,
+// into tag_list.
+func tagList(d sqldb.Dialect) string {
+	agg := "string_agg(tt.tag, chr(31) ORDER BY tt.position)"
+	if d == sqldb.SQLite {
+		agg = "group_concat(tt.tag, char(31) ORDER BY tt.position)"
+	}
+	return "(SELECT " + agg + " FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list"
 }
 
 func (r taskRow) tags() []string {
@@ -147,11 +153,15 @@ func writeTags(tx *gorm.DB, id int64, tags []string) error {
 }
 
 func (s *Store) Get(ctx context.Context, id int64) (task.Task, error) {
-	var row taskRow
-	if err := s.db.WithContext(ctx).Select(tagListSQL[s.dialect]).Where("id = ?", id).Take(&row).Error; err != nil {
+	q := s.newRead()
+	found, err := s.readTasks(ctx, q.selectTasks()+" FROM tasks WHERE id = "+q.arg(id), q.args, false)
+	if err != nil {
 		return task.Task{}, classify("get task", err)
 	}
-	return row.domain(row.tags()), nil
+	if len(found) == 0 {
+		return task.Task{}, task.ErrNotFound
+	}
+	return found[0].Task, nil
 }
 
 func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (task.Task, error)) (task.Task, error) {
@@ -162,7 +172,7 @@ func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (ta
 		if s.dialect == sqldb.Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		if err := q.Select(tagListSQL[s.dialect]).Take(&row).Error; err != nil {
+		if err := q.Select("tasks.*, " + tagList(s.dialect)).Take(&row).Error; err != nil {
 			return err
 		}
 		before := row.domain(row.tags())
@@ -218,42 +228,46 @@ var orderBy = map[task.SortField]string{
 }
 
 func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.Task, int, error) {
-	base := s.db.WithContext(ctx).Model(&taskRow{}).Where("user_id = ?", userID)
-	switch q.Status {
-	case task.Pending:
-		base = base.Where("completed = ?", false)
-	case task.Completed:
-		base = base.Where("completed = ?", true)
-	}
-	if q.Priority != "" {
-		base = base.Where("priority = ?", string(q.Priority))
-	}
-	if q.Search != "" {
-		pattern := "%" + escapeLike(strings.ToLower(q.Search)) + "%"
-		base = base.Where(`(lower(title) LIKE ? ESCAPE '\' OR lower(coalesce(description, '')) LIKE ? ESCAPE '\')`, pattern, pattern)
-	}
-	if q.Tag != "" {
-		base = base.Where("EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id AND tt.tag = ?)", q.Tag)
-	}
-	var total int64
-	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return nil, 0, classify("count tasks", err)
+	order, ok := orderBy[q.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("sort field %q is not allowed", q.Sort)
 	}
 	dir := "ASC"
 	if q.Descending {
 		dir = "DESC"
 	}
-	order, ok := orderBy[q.Sort]
-	if !ok {
-		return nil, 0, fmt.Errorf("sort field %q is not allowed", q.Sort)
+	page := s.newRead()
+	// count(*) OVER () carries the total on every row: one query per page.
+	sql := page.selectTasks() + ", count(*) OVER () AS total FROM tasks" + page.filter(userID, q) +
+		" ORDER BY " + fmt.Sprintf(order, dir)
+	if q.Limit > 0 {
+		sql += " LIMIT " + page.arg(q.Limit)
 	}
-	var rows []taskRow
-	if err := base.Select(tagListSQL[s.dialect]).Order(fmt.Sprintf(order, dir)).Limit(q.Limit).Offset(q.Offset).Find(&rows).Error; err != nil {
+	if q.Offset > 0 {
+		sql += " OFFSET " + page.arg(q.Offset)
+	}
+	rows, err := s.readTasks(ctx, sql, page.args, true)
+	if err != nil {
 		return nil, 0, classify("list tasks", err)
 	}
 	out := make([]task.Task, len(rows))
 	for i, r := range rows {
-		out[i] = r.domain(r.tags())
+		out[i] = r.Task
+	}
+	switch {
+	case len(rows) > 0:
+		return out, int(rows[0].total), nil
+	case q.Offset == 0:
+		return out, 0, nil
+	}
+	// A page past the end has no row to carry the total.
+	count := s.newRead()
+	var total int64
+	err = s.read(ctx, "SELECT count(*) FROM tasks"+count.filter(userID, q), count.args, func(r rowScanner) error {
+		return r.Scan(&total)
+	})
+	if err != nil {
+		return nil, 0, classify("count tasks", err)
 	}
 	return out, int(total), nil
 }
