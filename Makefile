@@ -2,12 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
-MODULES := pkg services/auth services/tasks
+MODULES := pkg proto services/auth services/tasks
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean
+.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean proto
 
 ## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
 run: build
@@ -48,6 +48,10 @@ bench-auth: build
 
 bench-tasks: build
 	cd bench/tasks && ./run
+
+## proto: regenerate proto/'s Go code (protoc from apt's protobuf-compiler; plugins pinned in proto/go.mod)
+proto:
+	proto/generate
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
