@@ -108,9 +108,9 @@ type tasksServer struct {
 func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	t.Helper()
 	dsn := testdb.New(t)
-	vars := map[string]string{
-		"DATABASE_URL": dsn, "JWKS_URL": is.jwks.URL, "BETTER_AUTH_URL": is.iss, "LATCH_DATA_DIR": t.TempDir(),
-		"REDIS_URL": testdb.RedisURL(),
+	vars := map[string]string{"DATABASE_URL": dsn, "LATCH_DATA_DIR": t.TempDir(), "REDIS_URL": testdb.RedisURL()}
+	if is != nil { // else env names the real auth service
+		vars["JWKS_URL"], vars["BETTER_AUTH_URL"] = is.jwks.URL, is.iss
 	}
 	for k, v := range env {
 		vars[k] = v

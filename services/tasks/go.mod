@@ -13,7 +13,7 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
-require golang.org/x/oauth2 v0.38.0 // indirect
+require golang.org/x/oauth2 v0.38.0
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
