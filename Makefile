@@ -13,6 +13,7 @@ export TEST_DATABASE_URL TEST_REDIS_URL
 run: build
 	@echo "auth:  http://localhost:3001/api/auth/ok"
 	@echo "tasks: http://localhost:8000/api/tasks (Bearer JWT from /api/auth/token)"
+	@echo "tasks gRPC: localhost:9000 (bin/taskctl)"
 	@echo "data:  ./.data   (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
 	PORT=3001 $(BIN)/auth serve & \
@@ -24,6 +25,7 @@ build:
 	@mkdir -p $(BIN)
 	cd services/auth && $(GO) build -o $(BIN)/auth .
 	cd services/tasks && $(GO) build -o $(BIN)/tasks .
+	cd services/tasks && $(GO) build -o $(BIN)/taskctl ./cmd/taskctl
 
 ## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
 test: check-services test-go test-compat
