@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean proto
+.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean proto bench-grpc
 
 ## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
 run: build
@@ -43,13 +43,17 @@ test-compat: build
 	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
 
 ## bench: performance figures, side by side with Better Auth (see README)
-bench: bench-auth bench-tasks
+bench: bench-auth bench-tasks bench-grpc
 
 bench-auth: build
 	cd bench/auth && ./run
 
 bench-tasks: build
 	cd bench/tasks && ./run
+
+## bench-grpc: GetTask over gRPC beside GET /api/tasks/{id} over REST, same process, tokens and load generator
+bench-grpc:
+	cd bench/grpc && flock /tmp/latch-bench.lock ./run
 
 ## proto: regenerate proto/'s Go code (protoc from apt's protobuf-compiler; plugins pinned in proto/go.mod)
 proto:
