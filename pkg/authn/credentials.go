@@ -3,9 +3,10 @@ package authn
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"golang.org/x/oauth2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Credentials is a grpc credentials.PerRPCCredentials (use it with
@@ -46,7 +47,13 @@ func (c Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[s
 	}
 	tok, err := c.Source.Token()
 	if err != nil {
-		return nil, fmt.Errorf("authn: get a token: %w", err)
+		// A refused client (bad secret, revoked, scope) is the caller's to
+		// fix; gRPC would otherwise report every failure as UNAVAILABLE.
+		var refused *oauth2.RetrieveError
+		if errors.As(err, &refused) && refused.Response != nil && refused.Response.StatusCode < 500 {
+			return nil, status.Errorf(codes.Unauthenticated, "authn: the token endpoint refused this client: %s %s", refused.ErrorCode, refused.ErrorDescription)
+		}
+		return nil, status.Errorf(codes.Unavailable, "authn: get a token: %v", err)
 	}
 	return map[string]string{"authorization": "Bearer " + tok.AccessToken}, nil
 }

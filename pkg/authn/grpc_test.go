@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +202,26 @@ func unsigned(c map[string]any) string {
 	header, _ := json.Marshal(map[string]any{"alg": "none", "kid": "k1"})
 	payload, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload) + "."
+}
+
+func TestCredentialsReportARefusedClientAsUnauthenticated(t *testing.T) {
+	t.Parallel()
+	v := newVerifier(t, newJWKSServer(t, newEdKey(t, "k1").jwk()), nil, "", nil)
+	conn, _ := grpcServer(t, v)
+	e := newTokenEndpoint(t, 300)
+	src, err := ClientCredentials(ClientCredentialsConfig{TokenURL: e.srv.URL, ClientID: "svc", ClientSecret: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := grpc.NewClient(conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(Credentials{Source: src, Insecure: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(c).Check(ctx, &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "invalid_client") {
+		t.Fatalf("err = %v, want UNAUTHENTICATED naming invalid_client", err)
+	}
 }
