@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +152,38 @@ func TestGRPCEndToEnd(t *testing.T) {
 			t.Fatalf("after revocation: %v, want invalid_client", err)
 		}
 	})
+	t.Run("taskctl lists and creates as a user and as a service", func(t *testing.T) {
+		taskctl := buildTaskctl(t)
+		run := func(env []string, args ...string) (string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, taskctl, append([]string{"--addr", ts.grpcAddr, "--token-url", tokenURL}, args...)...)
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		out, err := run(nil, "--token", annToken, "create", "--title", "made by taskctl", "--priority", "high", "--tags", "cli,e2e")
+		if err != nil || !strings.Contains(out, "made by taskctl") || !strings.Contains(out, "cli,e2e") {
+			t.Fatalf("create as ann: %v\n%s", err, out)
+		}
+		out, err = run(nil, "--token", annToken, "list", "--priority", "high")
+		if err != nil || !strings.Contains(out, "made by taskctl") || !strings.Contains(out, "1 of 1 tasks") {
+			t.Fatalf("list as ann: %v\n%s", err, out)
+		}
+		secret := []string{"TASKCTL_CLIENT_SECRET=" + reader.secret}
+		out, err = run(secret, "--client-id", reader.id, "--user", annID, "list")
+		if err != nil || !strings.Contains(out, "made by taskctl") || !strings.Contains(out, "ann's, over gRPC") || !strings.Contains(out, "2 of 2 tasks") {
+			t.Fatalf("list as the reader service for ann: %v\n%s", err, out)
+		}
+		out, err = run(secret, "--client-id", reader.id, "--user", annID, "create", "--title", "not allowed")
+		if err == nil || !strings.Contains(out, "PermissionDenied: this service token needs the tasks:write scope") {
+			t.Fatalf("create as the reader service: %v\n%s", err, out)
+		}
+		out, err = run([]string{"TASKCTL_CLIENT_SECRET=wrong"}, "--client-id", reader.id, "--user", annID, "list")
+		if err == nil || !strings.Contains(out, "Unauthenticated") || !strings.Contains(out, "invalid_client") {
+			t.Fatalf("a wrong secret: %v\n%s", err, out)
+		}
+	})
 	t.Run("one token request per lifetime across 100 calls, then a fresh token", func(t *testing.T) {
 		before := auth.tokenRequests()
 		svc, src := asService(reader)
@@ -264,4 +299,14 @@ func enc(v any) string {
 func signed(header, claims map[string]any, key ed25519.PrivateKey) string {
 	input := enc(header) + "." + enc(claims)
 	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(input)))
+}
+
+// buildTaskctl builds cmd/taskctl into the test's temporary directory.
+func buildTaskctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "taskctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/taskctl").CombinedOutput(); err != nil {
+		t.Fatalf("build taskctl: %v\n%s", err, out)
+	}
+	return bin
 }
