@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/latchid/latch/pkg/testdb"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
 )
 
@@ -293,3 +297,65 @@ func TestHealthAndReflectionNeedNoToken(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// TestGRPCShutdownDrainsThenStops: on shutdown health turns NOT_SERVING,
+// calls in flight may finish, and a stream that never ends is cut after the
+// drain period, so shutdown stays bounded.
+func TestGRPCShutdownDrainsThenStops(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": testdb.New(t), "JWKS_URL": is.jwks.URL, "BETTER_AUTH_URL": is.iss, "LATCH_DATA_DIR": t.TempDir()}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, shutdown := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	const drain = 500 * time.Millisecond
+	go func() { done <- a.grpc.Run(ctx, ln, drain) }()
+
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	watchCtx, cancelWatch := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelWatch()
+	watch, err := healthpb.NewHealthClient(conn).Watch(watchCtx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := watch.Recv(); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("before shutdown: %v, %v", st, err)
+	}
+	start := time.Now()
+	shutdown()
+	if st, err := watch.Recv(); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("during shutdown: %v, %v", st, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		t.Logf("shutdown took %v", time.Since(start))
+		if took := time.Since(start); took < drain || took > drain+5*time.Second {
+			t.Errorf("shutdown took %v with a stream open, want about the drain period %v", took, drain)
+		}
+	case <-time.After(drain + 10*time.Second):
+		t.Fatal("Run did not return after the drain period")
+	}
+	if _, err := watch.Recv(); err == nil {
+		t.Error("the open stream survived the shutdown")
+	}
+}
