@@ -2,17 +2,18 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
-MODULES := pkg services/auth services/tasks
+MODULES := pkg proto services/auth services/tasks
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean
+.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean proto bench-grpc
 
 ## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
 run: build
 	@echo "auth:  http://localhost:3001/api/auth/ok"
 	@echo "tasks: http://localhost:8000/api/tasks (Bearer JWT from /api/auth/token)"
+	@echo "tasks gRPC: localhost:9000 (bin/taskctl)"
 	@echo "data:  ./.data   (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
 	PORT=3001 $(BIN)/auth serve & \
@@ -24,6 +25,7 @@ build:
 	@mkdir -p $(BIN)
 	cd services/auth && $(GO) build -o $(BIN)/auth .
 	cd services/tasks && $(GO) build -o $(BIN)/tasks .
+	cd services/tasks && $(GO) build -o $(BIN)/taskctl ./cmd/taskctl
 
 ## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
 test: check-services test-go test-compat
@@ -41,13 +43,21 @@ test-compat: build
 	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
 
 ## bench: performance figures, side by side with Better Auth (see README)
-bench: bench-auth bench-tasks
+bench: bench-auth bench-tasks bench-grpc
 
 bench-auth: build
 	cd bench/auth && ./run
 
 bench-tasks: build
 	cd bench/tasks && ./run
+
+## bench-grpc: GetTask over gRPC beside GET /api/tasks/{id} over REST, same process, tokens and load generator
+bench-grpc:
+	cd bench/grpc && flock /tmp/latch-bench.lock ./run
+
+## proto: regenerate proto/'s Go code (protoc from apt's protobuf-compiler; plugins pinned in proto/go.mod)
+proto:
+	proto/generate
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,13 +1,28 @@
 package authn
 
-import "context"
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+)
+
+// ServiceSubjectPrefix starts the sub of a token issued to a service by the
+// OAuth2 client-credentials grant: "client:<client_id>". User ids never
+// start with it.
+const ServiceSubjectPrefix = "client:"
 
 // Principal is the authenticated caller a verified token speaks for.
 type Principal struct {
-	UserID        string // the token's sub (= the auth service's user id)
+	UserID        string // the token's sub: a user's id, or "client:<id>" for a service
 	Email         string
 	Name          string
 	EmailVerified bool
+	// ClientID is set when a service called as itself (a client-credentials
+	// token): its sub is ServiceSubjectPrefix + ClientID.
+	ClientID string
+	// Scopes are the token's space-separated scope claim.
+	Scopes []string
 	// Claims holds every claim of the token as decoded JSON (numbers are
 	// float64). Treat it as read-only.
 	Claims map[string]any
@@ -27,10 +42,38 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
+// IsService reports whether the caller is a service acting as itself
+// rather than a user (or a service forwarding a user's token).
+func (p Principal) IsService() bool { return p.ClientID != "" }
+
+// HasScope reports whether the token was granted scope.
+func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
 func principalFrom(claims map[string]any, sub string) Principal {
 	p := Principal{UserID: sub, Claims: claims}
 	p.Email, _ = claims["email"].(string)
 	p.Name, _ = claims["name"].(string)
 	p.EmailVerified, _ = claims["emailVerified"].(bool)
+	if id, ok := strings.CutPrefix(sub, ServiceSubjectPrefix); ok {
+		p.ClientID = id
+	}
+	if scope, ok := claims["scope"].(string); ok {
+		p.Scopes = strings.Fields(scope)
+	}
 	return p
+}
+
+// checkServiceClaims refuses a token whose sub claims a service identity
+// without naming the same client in client_id, so a user token can never be
+// read as a service's.
+func checkServiceClaims(claims map[string]any, sub string) error {
+	id, isService := strings.CutPrefix(sub, ServiceSubjectPrefix)
+	clientID, _ := claims["client_id"].(string)
+	switch {
+	case isService && (id == "" || clientID != id):
+		return reject(ReasonInvalidClaims, errors.New("a client: subject needs the same client_id"))
+	case !isService && clientID != "":
+		return reject(ReasonInvalidClaims, errors.New("client_id on a user's token"))
+	}
+	return nil
 }

@@ -15,7 +15,9 @@
 //     a legitimate issuer has no reason to send them; no crit header, since
 //     this verifier understands no extension;
 //   - exp present and not past (with Leeway), nbf (if any) reached, iss equal to
-//     Config.Issuer, aud containing Config.Audience, a non-empty sub.
+//     Config.Issuer, aud containing Config.Audience, a non-empty sub;
+//   - a sub of "client:<id>" (a service's client-credentials token) only with
+//     client_id <id>, and client_id on no other token.
 package authn
 
 import (
@@ -203,6 +205,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	sub, _ := claims["sub"].(string)
 	if sub == "" {
 		return Principal{}, reject(ReasonMissingClaim, errors.New("sub is required"))
+	}
+	if err := checkServiceClaims(claims, sub); err != nil {
+		return Principal{}, err
 	}
 	p := principalFrom(claims, sub)
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {

@@ -49,6 +49,7 @@ type Config struct {
 	JWTIssuer        string
 	JWTAudience      string
 	JWTTTL           time.Duration
+	ClientTokenTTL   time.Duration // OAUTH2_TOKEN_TTL: services' client-credentials tokens
 	JWKSGracePeriod  time.Duration
 	JWKSRotation     time.Duration
 	JWKSPublishDelay time.Duration
@@ -83,6 +84,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			MaxPasswordLength: e.Int("PASSWORD_MAX_LENGTH", 128),
 		},
 		JWTTTL:           e.Duration("JWT_EXPIRATION", 15*time.Minute),
+		ClientTokenTTL:   e.Duration("OAUTH2_TOKEN_TTL", 5*time.Minute),
 		JWKSGracePeriod:  e.Duration("JWKS_GRACE_PERIOD", 30*24*time.Hour),
 		JWKSRotation:     e.Duration("JWKS_ROTATION_INTERVAL", 0),
 		JWKSPublishDelay: e.Duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
@@ -107,6 +109,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
 		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
+	}
+	if cfg.ClientTokenTTL < time.Second || cfg.ClientTokenTTL > cfg.JWKSGracePeriod {
+		e.Fail("OAUTH2_TOKEN_TTL must be at least 1s and at most JWKS_GRACE_PERIOD")
 	}
 	if cfg.Policy.SessionTTL <= 0 || cfg.Policy.UpdateAge < 0 || cfg.Policy.FreshAge < 0 {
 		e.Fail("SESSION_EXPIRES_IN must be positive; SESSION_UPDATE_AGE and SESSION_FRESH_AGE must not be negative")
@@ -244,6 +249,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.String("session_expires_in", c.Policy.SessionTTL.String()),
 		slog.String("jwt_expiration", c.JWTTTL.String()),
+		slog.String("oauth2_token_ttl", c.ClientTokenTTL.String()),
 		slog.String("jwt_issuer", c.JWTIssuer),
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),

@@ -27,6 +27,8 @@ func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 		{"localhost without a secret generates one", map[string]string{"BETTER_AUTH_URL": "http://localhost:3001"}, "", "generated"},
 		{"loopback with a short secret only warns", map[string]string{"BETTER_AUTH_URL": "http://127.0.0.1:3001", "BETTER_AUTH_SECRET": "short"}, "", "BETTER_AUTH_SECRET"},
 		{"a bad duration", map[string]string{"JWT_EXPIRATION": "soon"}, "JWT_EXPIRATION must be a duration", ""},
+		{"a client token lifetime under a second", map[string]string{"OAUTH2_TOKEN_TTL": "500ms"}, "OAUTH2_TOKEN_TTL must be at least 1s", ""},
+		{"a client token outliving retired keys", map[string]string{"OAUTH2_TOKEN_TTL": "48h", "JWKS_GRACE_PERIOD": "24h"}, "at most JWKS_GRACE_PERIOD", ""},
 		{"a relative base URL", map[string]string{"BETTER_AUTH_URL": "auth.example.com"}, "must be an absolute http(s) URL", ""},
 		{"versioned secrets", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "2:" + long + "x, 1:" + long}, "", "BETTER_AUTH_SECRETS, version 2 current"},
 		{"a versioned secret too short", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "2:" + long + ",1:short"}, "version 1 must be at least 32", ""},

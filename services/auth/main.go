@@ -5,6 +5,7 @@
 //	auth migrate       apply database migrations and exit
 //	auth keys list     show the signing keys and what each does now
 //	auth keys rotate   publish a new signing key and retire the current one
+//	auth clients …     register, list and revoke service clients (clients.go)
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/clients"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/password"
@@ -37,6 +39,9 @@ commands:
   migrate       apply database migrations and exit
   keys list     list signing keys
   keys rotate   publish a new signing key; the current one stops signing after JWKS_PUBLISH_DELAY
+  clients create --name NAME --scopes "a b"   register a service client; prints its secret once
+  clients list                                list service clients
+  clients revoke ID                           stop a client from getting new tokens
 `
 
 func main() {
@@ -59,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	if len(args) > 1 && cmd == "keys" {
+	if len(args) > 1 && (cmd == "keys" || cmd == "clients") {
 		cmd += " " + args[1]
 	}
 	commands := map[string]func(context.Context, Config, *slog.Logger) error{
@@ -72,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runKeys(ctx, cfg, log, stdout, true)
 		},
 	}
+	addClientCommands(commands, args, stdout)
 	command, ok := commands[cmd]
 	if !ok {
 		fmt.Fprint(stderr, usage)
@@ -104,6 +110,7 @@ type app struct {
 	db      *sqldb.DB
 	ids     *identity.Service
 	issuer  *signing.Issuer
+	clients *clients.Service
 	handler http.Handler
 }
 
@@ -136,7 +143,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &app{db: db, ids: ids, issuer: issuer, handler: handler}, nil
+	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
+	handler = withTokenEndpoint(cfg, handler, svcClients, log)
+	return &app{db: db, ids: ids, issuer: issuer, clients: svcClients, handler: handler}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,19 +84,33 @@ func (is *issuer) token(user string) string {
 	return is.sign(map[string]any{"alg": "EdDSA", "kid": is.kid}, is.claims(user))
 }
 
+// serviceToken is a client-credentials token for client id with scope.
+func (is *issuer) serviceToken(id, scope string) string {
+	c := is.claims("client:" + id)
+	for _, k := range []string{"id", "email", "name", "emailVerified"} {
+		delete(c, k)
+	}
+	c["client_id"] = id
+	if scope != "" {
+		c["scope"] = scope
+	}
+	return is.sign(map[string]any{"alg": "EdDSA", "kid": is.kid}, c)
+}
+
 type tasksServer struct {
-	t       testing.TB
-	handler http.Handler
-	base    string
-	db      *pgx.Conn
+	t        testing.TB
+	handler  http.Handler
+	base     string
+	grpcAddr string
+	db       *pgx.Conn
 }
 
 func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	t.Helper()
 	dsn := testdb.New(t)
-	vars := map[string]string{
-		"DATABASE_URL": dsn, "JWKS_URL": is.jwks.URL, "BETTER_AUTH_URL": is.iss, "LATCH_DATA_DIR": t.TempDir(),
-		"REDIS_URL": testdb.RedisURL(),
+	vars := map[string]string{"DATABASE_URL": dsn, "LATCH_DATA_DIR": t.TempDir(), "REDIS_URL": testdb.RedisURL()}
+	if is != nil { // else env names the real auth service
+		vars["JWKS_URL"], vars["BETTER_AUTH_URL"] = is.jwks.URL, is.iss
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -109,13 +124,27 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopGRPC := context.WithCancel(context.Background())
+	grpcDone := make(chan error, 1)
+	go func() { grpcDone <- a.grpc.Run(ctx, grpcLn, time.Second) }()
+	t.Cleanup(func() {
+		stopGRPC()
+		if err := <-grpcDone; err != nil {
+			t.Errorf("gRPC server: %v", err)
+		}
+		srv.Close()
+		a.Close()
+	})
 	conn, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return &tasksServer{t: t, handler: a.handler, base: srv.URL, db: conn}
+	return &tasksServer{t: t, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn}
 }
 
 type reply struct {

@@ -14,6 +14,7 @@ import (
 // Config is the tasks service's configuration, from the environment.
 type Config struct {
 	Port            int
+	GRPCPort        int
 	DatabaseURL     string
 	RedisURL        string
 	JWKSURL         string
@@ -31,6 +32,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	dataDir := e.String("LATCH_DATA_DIR", ".data")
 	cfg := Config{
 		Port:            e.Int("PORT", 8000),
+		GRPCPort:        e.Int("GRPC_PORT", 9000),
 		DatabaseURL:     e.String("DATABASE_URL", "sqlite:"+filepath.Join(dataDir, "tasks.db")),
 		RedisURL:        e.String("REDIS_URL", ""),
 		FrontendOrigins: e.List("FRONTEND_URL"),
@@ -69,6 +71,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", c.Port),
+		slog.Int("grpc_port", c.GRPCPort),
 		slog.String("database", envconf.Redact(c.DatabaseURL)),
 		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.String("jwks_url", c.JWKSURL),

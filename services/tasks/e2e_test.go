@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,30 +24,8 @@ import (
 // up, takes the JWT from /api/auth/token and spends it here.
 func TestWithTheRealAuthService(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "auth")
-	build := exec.Command("go", "build", "-o", bin, "github.com/latchid/latch/services/auth")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the auth service: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	authURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-	ctx, cancel := context.WithCancel(context.Background())
-	authCmd := exec.CommandContext(ctx, bin, "serve")
-	authCmd.Env = append(os.Environ(),
-		"DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+authURL, fmt.Sprintf("PORT=%d", port),
-		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn")
-	var authLog strings.Builder
-	authCmd.Stderr = &authLog
-	if err := authCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = authCmd.Wait() })
-	waitReady(t, authURL+"/api/auth/ok", &authLog)
+	auth := startAuth(t, nil)
+	authURL := auth.url
 
 	cfg, err := loadConfig(func(k string) string {
 		return map[string]string{"DATABASE_URL": testdb.New(t), "BETTER_AUTH_URL": authURL, "REDIS_URL": testdb.RedisURL()}[k]
@@ -121,7 +100,98 @@ func TestWithTheRealAuthService(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, url string, log *strings.Builder) {
+// authService is the real auth binary, built from source once per test run
+// and started on its own PostgreSQL database.
+type authService struct {
+	t     *testing.T
+	bin   string
+	url   string
+	env   []string
+	log   *lockedBuffer
+	cmd   *exec.Cmd
+	close func()
+}
+
+var (
+	buildAuthOnce sync.Once
+	authBin       string
+	authBuildErr  error
+)
+
+func startAuth(t *testing.T, env map[string]string) *authService {
+	t.Helper()
+	buildAuthOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "latch-auth-bin-")
+		if err != nil {
+			authBuildErr = err
+			return
+		}
+		authBin = filepath.Join(dir, "auth")
+		if out, err := exec.Command("go", "build", "-o", authBin, "github.com/latchid/latch/services/auth").CombinedOutput(); err != nil {
+			authBuildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if authBuildErr != nil {
+		t.Fatalf("build the auth service: %v", authBuildErr)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	a := &authService{t: t, bin: authBin, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &lockedBuffer{}}
+	a.env = append(os.Environ(),
+		"DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+a.url, fmt.Sprintf("PORT=%d", port),
+		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn", "LATCH_DATA_DIR="+t.TempDir())
+	for k, v := range env {
+		a.env = append(a.env, k+"="+v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cmd = exec.CommandContext(ctx, a.bin, "serve")
+	a.cmd.Env = a.env
+	a.cmd.Stderr = a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = a.cmd.Wait() })
+	waitReady(t, a.url+"/api/auth/ok", a.log)
+	return a
+}
+
+// command runs `auth args...` against the same database and returns its output.
+func (a *authService) command(args ...string) string {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a.bin, args...)
+	cmd.Env = a.env
+	out, err := cmd.Output()
+	if err != nil {
+		a.t.Fatalf("auth %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitReady(t *testing.T, url string, log fmt.Stringer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +23,7 @@ import (
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/tasks/grpcapi"
 	"github.com/latchid/latch/services/tasks/httpapi"
 	"github.com/latchid/latch/services/tasks/task"
 	"github.com/latchid/latch/services/tasks/taskstore"
@@ -29,7 +32,7 @@ import (
 const usage = `usage: tasks <command>
 
 commands:
-  serve     serve the API on PORT (default 8000)
+  serve     serve the REST API on PORT (default 8000) and gRPC on GRPC_PORT (default 9000)
   migrate   apply database migrations and exit
 `
 
@@ -75,6 +78,7 @@ type app struct {
 	redis    *redis.Client
 	verifier *authn.Verifier
 	handler  http.Handler
+	grpc     *grpcapi.Server
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
@@ -107,6 +111,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	svc := task.NewService(taskstore.New(db), nil)
 	a.handler = httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log)
+	a.grpc = grpcapi.New(svc, a.verifier, log)
 	return a, nil
 }
 
@@ -127,7 +132,21 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	return serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+	grpcLn, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.GRPCPort))
+	if err != nil {
+		return fmt.Errorf("GRPC_PORT: %w", err)
+	}
+	// Either server failing stops the other; a signal drains both.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	grpcDone := make(chan error, 1)
+	go func() {
+		defer stop()
+		grpcDone <- a.grpc.Run(ctx, grpcLn, serve.DefaultDrain)
+	}()
+	httpErr := serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+	stop()
+	return errors.Join(httpErr, <-grpcDone)
 }
 
 func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {

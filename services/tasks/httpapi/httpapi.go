@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/services/tasks/caller"
 	"github.com/latchid/latch/services/tasks/task"
 )
 
@@ -66,22 +67,29 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	return r
 }
 
-// userID is the caller, as authenticated: the token's sub, never the body.
-func userID(c *gin.Context) string {
+// actsFor is the user whose tasks the request may touch (see package
+// caller): a user's own token's sub, or the ?user_id= a service token names;
+// never the body.
+func actsFor(c *gin.Context, a caller.Access) (string, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
 		panic("tasks API mounted without authentication") // wiring bug, caught by recoverPanics
 	}
-	return p.UserID
+	return caller.ActsFor(p, c.Query("user_id"), a)
 }
 
 func (h *handler) create(c *gin.Context) {
+	uid, err := actsFor(c, caller.Write)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	in, err := decodeNewTask(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Create(c.Request.Context(), userID(c), in)
+	t, err := h.tasks.Create(c.Request.Context(), uid, in)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -90,12 +98,17 @@ func (h *handler) create(c *gin.Context) {
 }
 
 func (h *handler) list(c *gin.Context) {
+	uid, err := actsFor(c, caller.Read)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	q, err := decodeQuery(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	tasks, total, err := h.tasks.List(c.Request.Context(), userID(c), q)
+	tasks, total, err := h.tasks.List(c.Request.Context(), uid, q)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -109,12 +122,17 @@ func (h *handler) list(c *gin.Context) {
 }
 
 func (h *handler) get(c *gin.Context) {
+	uid, err := actsFor(c, caller.Read)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	id, err := taskID(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Get(c.Request.Context(), userID(c), id)
+	t, err := h.tasks.Get(c.Request.Context(), uid, id)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -123,6 +141,11 @@ func (h *handler) get(c *gin.Context) {
 }
 
 func (h *handler) update(c *gin.Context) {
+	uid, err := actsFor(c, caller.Write)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	id, err := taskID(c)
 	if err != nil {
 		h.fail(c, err)
@@ -133,7 +156,7 @@ func (h *handler) update(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Update(c.Request.Context(), userID(c), id, patch)
+	t, err := h.tasks.Update(c.Request.Context(), uid, id, patch)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -142,12 +165,17 @@ func (h *handler) update(c *gin.Context) {
 }
 
 func (h *handler) toggle(c *gin.Context) {
+	uid, err := actsFor(c, caller.Write)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	id, err := taskID(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Toggle(c.Request.Context(), userID(c), id)
+	t, err := h.tasks.Toggle(c.Request.Context(), uid, id)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -156,12 +184,17 @@ func (h *handler) toggle(c *gin.Context) {
 }
 
 func (h *handler) delete(c *gin.Context) {
+	uid, err := actsFor(c, caller.Write)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	id, err := taskID(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if err := h.tasks.Delete(c.Request.Context(), userID(c), id); err != nil {
+	if err := h.tasks.Delete(c.Request.Context(), uid, id); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -181,6 +214,12 @@ func (h *handler) fail(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"detail": "Task not found"})
 	case errors.Is(err, task.ErrForbidden):
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "Not authorized to access this task"})
+	case errors.Is(err, caller.ErrMissingScope):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": err.Error()})
+	case errors.Is(err, caller.ErrOtherUser):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "A user's token may act only for that user"})
+	case errors.Is(err, caller.ErrUserRequired):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "user_id"}, Msg: "A service token must name the user it acts for", Type: "missing"}}})
 	case errors.Is(err, context.Canceled):
 		c.Abort()
 	case errors.Is(err, task.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
