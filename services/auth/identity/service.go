@@ -54,6 +54,7 @@ type Service struct {
 	// core for ~100 ms, so more in flight than cores only adds memory and latency.
 	hashSlots chan struct{}
 	length    func(string) int
+	mail      mailFlows
 }
 
 // NewService wires the rules to their store and hasher. length measures a
@@ -87,9 +88,15 @@ type SignUpInput struct {
 	Image      *string
 	RememberMe bool
 	Client     Client
+	// CallbackURL is where the verification link leads, when one is mailed.
+	CallbackURL string
 }
 
-// SignUp creates a user with a password and signs them in.
+// SignUp creates a user with a password and signs them in. With
+// SendOnSignUp the verification mail goes out before anything is written,
+// so a mail server outage fails the sign-up cleanly instead of leaving an
+// account whose owner never got the link. With RequireEmailVerification no
+// session is opened (the returned Session is zero).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, error) {
 	if !ValidEmail(in.Email) {
 		return User{}, Session{}, ErrInvalidEmail
@@ -113,11 +120,19 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 		ID: NewID(), AccountID: user.ID, ProviderID: CredentialProvider, UserID: user.ID,
 		Password: &hash, CreatedAt: now, UpdatedAt: now,
 	}
+	if s.mail.mailer != nil && s.mail.SendOnSignUp {
+		if err := s.sendVerification(ctx, user, in.CallbackURL); err != nil {
+			return User{}, Session{}, err
+		}
+	}
 	if err := s.store.CreateUser(ctx, user, account); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return User{}, Session{}, ErrUserExists
 		}
 		return User{}, Session{}, err
+	}
+	if s.mail.RequireEmailVerification {
+		return user, Session{}, nil
 	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
 	return user, sess, err
@@ -158,6 +173,9 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, er
 	ok, err := s.verify(ctx, *account.Password, in.Password)
 	if err != nil || !ok {
 		return User{}, Session{}, ErrInvalidCredentials
+	}
+	if s.mail.RequireEmailVerification && !user.EmailVerified {
+		return User{}, Session{}, ErrEmailNotVerified
 	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
 	return user, sess, err

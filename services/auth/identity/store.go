@@ -30,6 +30,17 @@ type Store interface {
 	// set, deletes every session of the user and creates replace instead, in
 	// one transaction so a failure leaves the old password and sessions.
 	ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *Session) error
+
+	CreateVerification(ctx context.Context, v Verification) error
+	// Verification returns the newest row with this identifier.
+	Verification(ctx context.Context, identifier string) (Verification, error)
+	DeleteVerifications(ctx context.Context, identifier string) error
+	// ResetPassword consumes the identifier's verification rows, stores the
+	// hash on the user's credential account (creating it when the user has
+	// none) and, with revokeSessions, deletes the user's sessions, in one
+	// transaction. ErrNotFound when no row was left to consume: a concurrent
+	// reset used the token first, and nothing changes.
+	ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error
 }
 
 // UserPatch carries the profile fields a user may change.
@@ -37,7 +48,9 @@ type UserPatch struct {
 	Name     *string // nil: unchanged
 	SetImage bool    // false: image unchanged
 	Image    *string // with SetImage, nil clears the image
+	// EmailVerified, when set, marks the address verified or not.
+	EmailVerified *bool
 }
 
 // Empty reports whether the patch changes nothing.
-func (p UserPatch) Empty() bool { return p.Name == nil && !p.SetImage }
+func (p UserPatch) Empty() bool { return p.Name == nil && !p.SetImage && p.EmailVerified == nil }

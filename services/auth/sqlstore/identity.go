@@ -59,6 +59,9 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		if patch.SetImage {
 			changes["image"] = patch.Image
 		}
+		if patch.EmailVerified != nil {
+			changes["email_verified"] = *patch.EmailVerified
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(changes)
 		if res.Error != nil {
 			return res.Error
@@ -192,6 +195,56 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
+}
+
+func (s *IdentityStore) CreateVerification(ctx context.Context, v identity.Verification) error {
+	return classify("create verification", s.db.WithContext(ctx).Create(&verificationRow{
+		ID: v.ID, Identifier: v.Identifier, Value: v.Value, ExpiresAt: s.w.put(v.ExpiresAt),
+		CreatedAt: s.w.put(v.CreatedAt), UpdatedAt: s.w.put(v.UpdatedAt),
+	}).Error)
+}
+
+func (s *IdentityStore) Verification(ctx context.Context, identifier string) (identity.Verification, error) {
+	var row verificationRow
+	err := s.db.WithContext(ctx).Where("identifier = ?", identifier).Order("created_at DESC").Take(&row).Error
+	return row.domain(s.w), classify("find verification", err)
+}
+
+func (s *IdentityStore) DeleteVerifications(ctx context.Context, identifier string) error {
+	return classify("delete verification", s.db.WithContext(ctx).
+		Where("identifier = ?", identifier).Delete(&verificationRow{}).Error)
+}
+
+func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Deleting is the claim: of two concurrent resets with one token,
+		// only the one whose DELETE removed the row goes on.
+		res := tx.Where("identifier = ?", identifier).Delete(&verificationRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if revokeSessions {
+			if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+				return err
+			}
+		}
+		upd := tx.Model(&accountRow{}).Where("user_id = ? AND provider_id = ?", userID, identity.CredentialProvider).
+			Updates(map[string]any{"password": hash, "updated_at": s.w.put(now)})
+		if upd.Error != nil {
+			return upd.Error
+		}
+		if upd.RowsAffected > 0 {
+			return nil
+		}
+		return tx.Create(&accountRow{
+			ID: identity.NewID(), AccountID: userID, ProviderID: identity.CredentialProvider, UserID: userID,
+			Password: &hash, CreatedAt: s.w.put(now), UpdatedAt: s.w.put(now),
+		}).Error
+	})
+	return classify("reset password", err)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -120,6 +120,24 @@ func (r accountRow) domain(w wallClock) identity.Account {
 	}
 }
 
+type verificationRow struct {
+	ID         string    `gorm:"column:id;primaryKey"`
+	Identifier string    `gorm:"column:identifier"`
+	Value      string    `gorm:"column:value"`
+	ExpiresAt  time.Time `gorm:"column:expires_at"`
+	CreatedAt  time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt  time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (verificationRow) TableName() string { return "verification" }
+
+func (r verificationRow) domain(w wallClock) identity.Verification {
+	return identity.Verification{
+		ID: r.ID, Identifier: r.Identifier, Value: r.Value,
+		ExpiresAt: w.get(r.ExpiresAt), CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
+	}
+}
+
 type keyRow struct {
 	ID         string     `gorm:"column:id;primaryKey"`
 	PublicKey  string     `gorm:"column:public_key"`

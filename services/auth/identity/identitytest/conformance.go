@@ -29,6 +29,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"UpdateUserChangesOnlyPatchedFields", testUpdateUser},
 		{"ChangePasswordReplacesSessionsAtomically", testChangePassword},
 		{"TimesKeepMillisecondsInUTC", testTimes},
+		{"VerificationsReturnTheNewestRow", testVerifications},
+		{"ResetPasswordConsumesTheTokenOnce", testResetPassword},
+		{"ResetPasswordCreatesAMissingCredentialAccount", testResetCreatesCredential},
+		{"EmailVerifiedIsPatchable", testMarkVerified},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,3 +328,112 @@ func testTimes(t *testing.T, s identity.Store) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func newVerification(identifier, value string, created time.Time) identity.Verification {
+	return identity.Verification{
+		ID: identity.NewID(), Identifier: identifier, Value: value,
+		ExpiresAt: created.Add(time.Hour), CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+func testVerifications(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	older := newVerification("reset-password:abc", "old", t0)
+	newer := newVerification("reset-password:abc", "new", t0.Add(time.Second))
+	other := newVerification("reset-password:xyz", "other", t0)
+	for _, v := range []identity.Verification{older, newer, other} {
+		if err := s.CreateVerification(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Verification(ctx, "reset-password:abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Value != "new" || !got.ExpiresAt.Equal(newer.ExpiresAt) {
+		t.Errorf("Verification = %+v, want the newest row %+v", got, newer)
+	}
+	if err := s.DeleteVerifications(ctx, "reset-password:abc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verification(ctx, "reset-password:abc"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Verification(ctx, "reset-password:xyz"); err != nil {
+		t.Errorf("another identifier's row went too: %v", err)
+	}
+}
+
+func testResetPassword(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "reset@example.com")
+	bystander := mustCreate(t, s, "bystander@example.com")
+	for _, uid := range []string{u.ID, u.ID, bystander.ID} {
+		if err := s.CreateSession(ctx, newSession(uid, t0.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateVerification(ctx, newVerification("reset-password:tok", u.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Minute)
+	if err := s.ResetPassword(ctx, "reset-password:tok", u.ID, "aa:bb", later, true); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CredentialAccount(ctx, u.ID)
+	if err != nil || acct.Password == nil || *acct.Password != "aa:bb" || !acct.UpdatedAt.Equal(later) {
+		t.Errorf("credential after reset = %+v, %v", acct, err)
+	}
+	if left, _ := s.ActiveSessions(ctx, u.ID, t0); len(left) != 0 {
+		t.Errorf("%d sessions survived the reset", len(left))
+	}
+	if left, _ := s.ActiveSessions(ctx, bystander.ID, t0); len(left) != 1 {
+		t.Errorf("another user's sessions changed: %d left", len(left))
+	}
+	err = s.ResetPassword(ctx, "reset-password:tok", u.ID, "cc:dd", later, false)
+	if !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("second reset with the same token = %v, want ErrNotFound", err)
+	}
+	if acct, _ := s.CredentialAccount(ctx, u.ID); *acct.Password != "aa:bb" {
+		t.Errorf("a consumed token changed the password to %q", *acct.Password)
+	}
+}
+
+func testResetCreatesCredential(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u, a := newUser("social@example.com")
+	a.ProviderID, a.AccountID, a.Password = "google", "google-sub-1", nil
+	if err := s.CreateUser(ctx, u, a); err != nil {
+		t.Fatal(err)
+	}
+	sess := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateVerification(ctx, newVerification("reset-password:t2", u.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, "reset-password:t2", u.ID, "ee:ff", t0, false); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CredentialAccount(ctx, u.ID)
+	if err != nil || acct.AccountID != u.ID || acct.Password == nil || *acct.Password != "ee:ff" {
+		t.Errorf("credential account = %+v, %v; want one with the new hash", acct, err)
+	}
+	if _, _, err := s.SessionByToken(ctx, sess.Token); err != nil {
+		t.Errorf("session ended although revokeSessions was off: %v", err)
+	}
+}
+
+func testMarkVerified(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "verify@example.com")
+	yes := true
+	got, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{EmailVerified: &yes}, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.EmailVerified || got.Name != u.Name || !got.UpdatedAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("after verifying: %+v", got)
+	}
+}
