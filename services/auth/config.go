@@ -56,6 +56,13 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string
+
+	// Mail: SMTP_URL sends through a server; otherwise mails are appended
+	// to MAIL_OUTBOX (default <LATCH_DATA_DIR>/outbox.jsonl).
+	SMTPURL    string
+	MailFrom   string
+	MailOutbox string
+	MailPolicy identity.MailPolicy
 }
 
 // loadConfig reads and validates the environment. A missing secret on
@@ -104,6 +111,26 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		zone = time.UTC
 	}
 	cfg.DatabaseZone = zone
+
+	cfg.SMTPURL = e.String("SMTP_URL", "")
+	cfg.MailFrom = e.String("MAIL_FROM", "Latch <no-reply@"+base.Hostname()+">")
+	cfg.MailOutbox = e.String("MAIL_OUTBOX", "")
+	if cfg.SMTPURL == "" && cfg.MailOutbox == "" {
+		cfg.MailOutbox = filepath.Join(cfg.DataDir, "outbox.jsonl")
+	}
+	mp := identity.DefaultMailPolicy()
+	mp.APIBaseURL = apiBaseURL(base)
+	mp.VerificationTTL = e.Duration("EMAIL_VERIFICATION_EXPIRES_IN", mp.VerificationTTL)
+	mp.ResetTTL = e.Duration("RESET_PASSWORD_TOKEN_EXPIRES_IN", mp.ResetTTL)
+	mp.RequireEmailVerification = e.Bool("REQUIRE_EMAIL_VERIFICATION", false)
+	mp.SendOnSignUp = e.Bool("SEND_VERIFICATION_ON_SIGN_UP", mp.RequireEmailVerification)
+	mp.AutoSignInAfterVerification = e.Bool("AUTO_SIGN_IN_AFTER_VERIFICATION", false)
+	mp.RevokeSessionsOnReset = e.Bool("REVOKE_SESSIONS_ON_PASSWORD_RESET", mp.RevokeSessionsOnReset)
+	mp.AnonymousFloor = e.Duration("MAIL_RESPONSE_FLOOR", mp.AnonymousFloor)
+	cfg.MailPolicy = mp
+	if mp.VerificationTTL <= 0 || mp.ResetTTL <= 0 || mp.AnonymousFloor < 0 {
+		e.Fail("EMAIL_VERIFICATION_EXPIRES_IN and RESET_PASSWORD_TOKEN_EXPIRES_IN must be positive, MAIL_RESPONSE_FLOOR not negative")
+	}
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
 		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
@@ -224,6 +251,16 @@ func developmentSecret(dir string) (string, string, error) {
 	return secret, path, nil
 }
 
+// apiBaseURL is Better Auth's ctx.baseURL: the base URL, with /api/auth
+// when it has no path. Mailed links start with it.
+func apiBaseURL(base *url.URL) string {
+	u := *base
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/api/auth"
+	}
+	return strings.TrimRight(u.String(), "/")
+}
+
 func isLocalHost(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
@@ -248,5 +285,15 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
+		slog.String("mail", c.mailTarget()),
+		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 	)
+}
+
+// mailTarget names where mail goes, without credentials.
+func (c Config) mailTarget() string {
+	if c.SMTPURL != "" {
+		return "smtp " + envconf.Redact(c.SMTPURL)
+	}
+	return "outbox " + c.MailOutbox
 }

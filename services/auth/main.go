@@ -25,6 +25,7 @@ import (
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/mail"
 	"github.com/latchid/latch/services/auth/password"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
@@ -119,6 +120,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 	}
 	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	mailPolicy := cfg.MailPolicy
+	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
+	ids.UseMail(mailer, mailPolicy)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
@@ -143,6 +152,9 @@ func (a *app) Close() error { return a.db.Close() }
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("starting", "config", cfg)
+	if cfg.SMTPURL == "" {
+		log.Info("mail goes to the outbox file, one JSON object per line: read links there", "outbox", cfg.MailOutbox)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -183,6 +195,14 @@ func runKeys(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Alg, k.State, k.CreatedAt.Format(time.RFC3339), stops)
 	}
 	return tw.Flush()
+}
+
+// newMailer sends through SMTP_URL when set, else appends to the outbox file.
+func newMailer(cfg Config) (identity.Mailer, error) {
+	if cfg.SMTPURL != "" {
+		return mail.ParseSMTPURL(cfg.SMTPURL, cfg.MailFrom)
+	}
+	return mail.NewOutbox(cfg.MailOutbox)
 }
 
 // passwordHasher adapts the password package to identity.Hasher.

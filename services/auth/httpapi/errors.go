@@ -37,6 +37,7 @@ var (
 	errCrossSiteNavigation = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
 	errDeferRefresh        = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
 	errUnavailable         = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
+	errInvalidRedirectURL  = newError(http.StatusForbidden, "INVALID_REDIRECT_URL", "Invalid redirectURL")
 	errInternal            = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 )
 
@@ -53,6 +54,31 @@ var domainErrors = map[error]*apiError{
 	identity.ErrSessionNotFresh:           newError(http.StatusForbidden, "SESSION_NOT_FRESH", "Session is not fresh"),
 	identity.ErrEmailCannotBeUpdated:      newError(http.StatusBadRequest, "EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"),
 	identity.ErrNoFieldsToUpdate:          newError(http.StatusBadRequest, "", "No fields to update"),
+
+	identity.ErrVerificationEmailNotEnabled: newError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "Verification email isn't enabled"),
+	identity.ErrResetPasswordDisabled:       newError(http.StatusBadRequest, "RESET_PASSWORD_DISABLED", "Reset password isn't enabled"),
+	identity.ErrEmailMismatch:               newError(http.StatusBadRequest, "EMAIL_MISMATCH", "Email mismatch"),
+	identity.ErrEmailAlreadyVerified:        newError(http.StatusBadRequest, "EMAIL_ALREADY_VERIFIED", "Email is already verified"),
+	identity.ErrEmailNotVerified:            newError(http.StatusForbidden, "EMAIL_NOT_VERIFIED", "Email not verified"),
+	identity.ErrInvalidToken:                newError(http.StatusBadRequest, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrTokenExpired:                newError(http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired"),
+	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
+	// Not Better Auth's: it has no answer for a mail server that is down.
+	// 503 says "try again", and is given for every address alike.
+	identity.ErrMailUnavailable: newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
+}
+
+// verifyEmailError is verify-email's variant: Better Auth answers its token
+// problems 401 (and redirects them as ?error=CODE); nil for other errors.
+func verifyEmailError(err error) *apiError {
+	for _, target := range []error{identity.ErrInvalidToken, identity.ErrTokenExpired, identity.ErrUserNotFound} {
+		if errors.Is(err, target) {
+			e := *domainErrors[target]
+			e.Status = http.StatusUnauthorized
+			return &e
+		}
+	}
+	return nil
 }
 
 // fail answers err in Better Auth's shape. Store outages become 503 (the
@@ -80,6 +106,10 @@ func (h *handler) fail(c *gin.Context, err error) {
 				api = mapped
 				break
 			}
+		}
+		if errors.Is(err, identity.ErrMailUnavailable) {
+			h.log.ErrorContext(c.Request.Context(), "mail not sent", "err", err, "route", c.FullPath())
+			c.Header("Retry-After", "30")
 		}
 		if api == nil && errors.Is(err, signing.ErrNoKey) {
 			api = errUnavailable

@@ -51,6 +51,7 @@ type handler struct {
 	issuer   string
 	origin   string
 	basePath string
+	apiBase  string // the base URL with its path: where mailed links point
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -73,6 +74,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		issuer:   cfg.Issuer,
 		origin:   base.Scheme + "://" + base.Host,
 		basePath: strings.TrimRight(base.Path, "/"),
+		apiBase:  strings.TrimRight(base.String(), "/"),
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -107,6 +109,11 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/revoke-other-sessions", h.requireSession(false), h.revokeOtherSessions)
 	api.POST("/update-user", validated(h, recordShape, parseUpdateUser), h.requireSession(false), h.updateUser)
 	api.POST("/change-password", validated(h, objectShape, parseChangePassword), h.requireSession(false), h.changePassword)
+	api.POST("/send-verification-email", validated(h, objectShape, parseSendVerification), h.sendVerificationEmail)
+	api.GET("/verify-email", h.verifyEmail)
+	api.POST("/request-password-reset", validated(h, objectShape, parseRequestReset), h.requestPasswordReset)
+	api.GET("/reset-password/:token", h.resetPasswordCallback)
+	api.POST("/reset-password", validated(h, objectShape, parseResetPassword), h.resetPassword)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
 	return r, nil

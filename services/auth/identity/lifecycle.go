@@ -96,6 +96,9 @@ type verificationClaims struct {
 // verificationToken signs Better Auth's token: an HS256 JWT keyed with the
 // secret, header {"alg":"HS256"}, claims email, userId, iat, exp.
 func (s *Service) verificationToken(email, userID string, now time.Time) (string, error) {
+	if len(s.mail.Secret) == 0 {
+		return "", errors.New("email verification: no secret to sign tokens with")
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, verificationClaims{
 		Email: strings.ToLower(email), UserID: userID,
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -109,6 +112,9 @@ func (s *Service) verificationToken(email, userID string, now time.Time) (string
 
 func (s *Service) parseVerificationToken(token string) (verificationClaims, error) {
 	var claims verificationClaims
+	if len(s.mail.Secret) == 0 {
+		return claims, ErrInvalidToken
+	}
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
 		return []byte(s.mail.Secret), nil
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
