@@ -16,6 +16,7 @@ import (
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/sealedbox"
 )
 
@@ -63,6 +64,15 @@ type Config struct {
 	MailFrom   string
 	MailOutbox string
 	MailPolicy identity.MailPolicy
+
+	// RedisURL, when set, holds the rate-limit counters every replica shares.
+	RedisURL string
+	// RateLimit is RATE_LIMIT=on|off; unset, it is on unless the base URL
+	// is localhost, as Better Auth limits only in production.
+	RateLimit         bool
+	RateLimitRules    ratelimit.Rules
+	RateLimitIPHeader string
+	RateLimitPrefix   string
 }
 
 // loadConfig reads and validates the environment. A missing secret on
@@ -131,6 +141,34 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if mp.VerificationTTL <= 0 || mp.ResetTTL <= 0 || mp.AnonymousFloor < 0 {
 		e.Fail("EMAIL_VERIFICATION_EXPIRES_IN and RESET_PASSWORD_TOKEN_EXPIRES_IN must be positive, MAIL_RESPONSE_FLOOR not negative")
 	}
+
+	cfg.RedisURL = e.String("REDIS_URL", "")
+	switch v := strings.ToLower(e.String("RATE_LIMIT", "")); v {
+	case "":
+		cfg.RateLimit = !isLocalHost(base.Hostname())
+	case "on", "true", "1":
+		cfg.RateLimit = true
+	case "off", "false", "0":
+		cfg.RateLimit = false
+	default:
+		e.Fail("RATE_LIMIT must be on or off, got %q", v)
+	}
+	rules := ratelimit.DefaultRules()
+	rules.Default.Window = e.Duration("RATE_LIMIT_WINDOW", rules.Default.Window)
+	rules.Default.Max = e.Int("RATE_LIMIT_MAX", rules.Default.Max)
+	rules.Credentials.Window = e.Duration("RATE_LIMIT_CREDENTIALS_WINDOW", rules.Credentials.Window)
+	rules.Credentials.Max = e.Int("RATE_LIMIT_CREDENTIALS_MAX", rules.Credentials.Max)
+	rules.Mail.Window = e.Duration("RATE_LIMIT_MAIL_WINDOW", rules.Mail.Window)
+	rules.Mail.Max = e.Int("RATE_LIMIT_MAIL_MAX", rules.Mail.Max)
+	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail} {
+		if r.Window <= 0 || r.Max < 1 {
+			e.Fail("RATE_LIMIT_*_WINDOW must be positive and RATE_LIMIT_*_MAX at least 1")
+			break
+		}
+	}
+	cfg.RateLimitRules = rules
+	cfg.RateLimitIPHeader = e.String("RATE_LIMIT_IP_HEADER", "")
+	cfg.RateLimitPrefix = e.String("RATE_LIMIT_KEY_PREFIX", "latch:auth:ratelimit:")
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
 		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
@@ -286,6 +324,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
 		slog.String("mail", c.mailTarget()),
+		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 	)
 }

@@ -38,6 +38,8 @@ type Config struct {
 	Issuer string
 	// JWKSMaxAge is the JWKS response's Cache-Control max-age.
 	JWKSMaxAge time.Duration
+	// RateLimit, when set, limits requests per client IP and path.
+	RateLimit *RateLimit
 }
 
 type handler struct {
@@ -52,6 +54,7 @@ type handler struct {
 	origin   string
 	basePath string
 	apiBase  string // the base URL with its path: where mailed links point
+	limit    *RateLimit
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -75,6 +78,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		origin:   base.Scheme + "://" + base.Host,
 		basePath: strings.TrimRight(base.Path, "/"),
 		apiBase:  strings.TrimRight(base.String(), "/"),
+		limit:    cfg.RateLimit,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -90,9 +94,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	})
 
 	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
-	// better-call's order: parse the body, check the origin, validate the
+	// Better Auth limits before routing; then better-call's order: parse the body, check the origin, validate the
 	// body, then the route's own middlewares (session, form CSRF), then the handler.
-	api := r.Group(h.basePath, h.decodeBody, h.checkOrigin)
+	api := r.Group(h.basePath, h.rateLimit, h.decodeBody, h.checkOrigin)
 	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
 	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
