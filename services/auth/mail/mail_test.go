@@ -199,6 +199,10 @@ func TestOutboxAppendsOneJSONLinePerMail(t *testing.T) {
 		}
 		n++
 	}
+	raw, _ := os.ReadFile(path)
+	if !strings.Contains(string(raw), "?callbackURL=%2Freset") || strings.Contains(string(raw), `\u003c`) {
+		t.Errorf("links are escaped in the file: %.200s", raw)
+	}
 	if n != 20 {
 		t.Errorf("%d lines, want 20", n)
 	}

@@ -4,6 +4,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,17 +47,21 @@ type outboxLine struct {
 
 // Send appends m as one line and syncs it, so a mail reported sent is on disk.
 func (o *Outbox) Send(_ context.Context, m identity.Mail) error {
-	line, err := json.Marshal(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
-	if err != nil {
+	// No HTML escaping: the links stay as they are (& not \u0026), for grep and for people.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}); err != nil {
 		return err
 	}
+	line := buf.Bytes() // Encode ends it with a newline
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("mail outbox: %w", err)
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if _, err := f.Write(line); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("mail outbox: %w", err)
 	}
