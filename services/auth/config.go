@@ -64,6 +64,8 @@ type Config struct {
 	MailFrom   string
 	MailOutbox string
 	MailPolicy identity.MailPolicy
+	// Account changes Better Auth keeps off by default.
+	AccountPolicy identity.AccountPolicy
 
 	// RedisURL, when set, holds the rate-limit counters every replica shares.
 	RedisURL string
@@ -138,6 +140,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	mp.RevokeSessionsOnReset = e.Bool("REVOKE_SESSIONS_ON_PASSWORD_RESET", mp.RevokeSessionsOnReset)
 	mp.AnonymousFloor = e.Duration("MAIL_RESPONSE_FLOOR", mp.AnonymousFloor)
 	cfg.MailPolicy = mp
+	cfg.AccountPolicy = identity.AccountPolicy{
+		ChangeEmail:                    e.Bool("CHANGE_EMAIL_ENABLED", false),
+		ChangeEmailWithoutVerification: e.Bool("CHANGE_EMAIL_WITHOUT_VERIFICATION", false),
+		DeleteUser:                     e.Bool("DELETE_USER_ENABLED", false),
+	}
 	if mp.VerificationTTL <= 0 || mp.ResetTTL <= 0 || mp.AnonymousFloor < 0 {
 		e.Fail("EMAIL_VERIFICATION_EXPIRES_IN and RESET_PASSWORD_TOKEN_EXPIRES_IN must be positive, MAIL_RESPONSE_FLOOR not negative")
 	}

@@ -132,6 +132,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	mailPolicy := cfg.MailPolicy
 	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
 	ids.UseMail(mailer, mailPolicy)
+	ids.UseAccountPolicy(cfg.AccountPolicy)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,

@@ -38,7 +38,9 @@ var (
 	errDeferRefresh        = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
 	errUnavailable         = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
 	errInvalidRedirectURL  = newError(http.StatusForbidden, "INVALID_REDIRECT_URL", "Invalid redirectURL")
-	errInternal            = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+	// errEmptyNotFound is Better Auth's bare 404: no body (a disabled route).
+	errEmptyNotFound = newError(http.StatusNotFound, "", "")
+	errInternal      = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 )
 
 // domainErrors maps each identity rule's error to its Better Auth answer.
@@ -65,13 +67,20 @@ var domainErrors = map[error]*apiError{
 	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
 	// Not Better Auth's: it has no answer for a mail server that is down.
 	// 503 says "try again", and is given for every address alike.
-	identity.ErrMailUnavailable: newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
+	identity.ErrChangeEmailDisabled: newError(http.StatusBadRequest, "CHANGE_EMAIL_DISABLED", "Change email is disabled"),
+	identity.ErrEmailIsTheSame:      newError(http.StatusBadRequest, "", "Email is the same"),
+	identity.ErrNoEmailChangeFlow:   newError(http.StatusBadRequest, "", "Verification email isn't enabled"),
+	identity.ErrDeleteUserDisabled:  errEmptyNotFound,
+	identity.ErrDeleteTokenInvalid:  newError(http.StatusNotFound, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrSessionExpired:      newError(http.StatusBadRequest, "SESSION_EXPIRED", "Session expired. Re-authenticate to perform this action."),
+	identity.ErrInvalidUser:         newError(http.StatusBadRequest, "INVALID_USER", "Invalid user"),
+	identity.ErrMailUnavailable:     newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
 }
 
 // verifyEmailError is verify-email's variant: Better Auth answers its token
 // problems 401 (and redirects them as ?error=CODE); nil for other errors.
 func verifyEmailError(err error) *apiError {
-	for _, target := range []error{identity.ErrInvalidToken, identity.ErrTokenExpired, identity.ErrUserNotFound} {
+	for _, target := range []error{identity.ErrInvalidToken, identity.ErrTokenExpired, identity.ErrUserNotFound, identity.ErrInvalidUser} {
 		if errors.Is(err, target) {
 			e := *domainErrors[target]
 			e.Status = http.StatusUnauthorized
@@ -118,6 +127,10 @@ func (h *handler) fail(c *gin.Context, err error) {
 			h.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
 			api = errInternal
 		}
+	}
+	if api == errEmptyNotFound {
+		c.AbortWithStatus(http.StatusNotFound)
+		return
 	}
 	c.AbortWithStatusJSON(api.Status, api)
 }

@@ -90,8 +90,15 @@ func (h *handler) verifyEmail(c *gin.Context) {
 	if res.Session != nil {
 		h.cookies.setSession(c, res.Session.Token, true, h.ids.Policy().SessionTTL)
 	}
+	if res.EmailChanged && current != nil { // re-issued with the new user, as Better Auth does
+		h.cookies.setSession(c, current.Session.Token, !h.dontRemember(c), h.ids.Policy().SessionTTL)
+	}
 	if callbackURL != "" {
 		redirect(c, callbackURL)
+		return
+	}
+	if res.EmailChanged {
+		c.JSON(http.StatusOK, gin.H{"status": true, "user": renderUser(res.User)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": true, "user": nil})

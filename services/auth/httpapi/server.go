@@ -118,6 +118,8 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/request-password-reset", validated(h, objectShape, parseRequestReset), h.requestPasswordReset)
 	api.GET("/reset-password/:token", h.resetPasswordCallback)
 	api.POST("/reset-password", validated(h, objectShape, parseResetPassword), h.resetPassword)
+	api.POST("/change-email", validated(h, objectShape, parseChangeEmail), h.requireSession(false), h.changeEmail)
+	api.POST("/delete-user", validated(h, objectShape, parseDeleteUser), h.requireSession(false), h.deleteUser)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
 	return r, nil

@@ -96,16 +96,19 @@ type verificationClaims struct {
 // verificationToken signs Better Auth's token: an HS256 JWT keyed with the
 // secret, header {"alg":"HS256"}, claims email, userId, iat, exp.
 func (s *Service) verificationToken(email, userID string, now time.Time) (string, error) {
+	return s.signVerification(verificationClaims{Email: email, UserID: userID}, now)
+}
+
+func (s *Service) signVerification(c verificationClaims, now time.Time) (string, error) {
 	if len(s.mail.Secret) == 0 {
 		return "", errors.New("email verification: no secret to sign tokens with")
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, verificationClaims{
-		Email: strings.ToLower(email), UserID: userID,
-		RegisteredClaims: jwt.RegisteredClaims{
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.mail.VerificationTTL)),
-		},
-	})
+	c.Email, c.UpdateTo = strings.ToLower(c.Email), strings.ToLower(c.UpdateTo)
+	c.RegisteredClaims = jwt.RegisteredClaims{
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.mail.VerificationTTL)),
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	tok.Header = map[string]any{"alg": "HS256"} // jose writes no typ
 	return tok.SignedString([]byte(s.mail.Secret))
 }
@@ -201,6 +204,8 @@ type Verified struct {
 	User User
 	// Session is set when AutoSignInAfterVerification opened one.
 	Session *Session
+	// EmailChanged is set when the link completed a change of address.
+	EmailChanged bool
 }
 
 // VerifyEmail marks the token's address verified. Tokens are stateless
@@ -213,7 +218,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, current *Authen
 		return Verified{}, err
 	}
 	if claims.UpdateTo != "" {
-		return Verified{}, ErrInvalidToken // change-email tokens are not issued by this service
+		return s.changeEmail(ctx, claims, current)
 	}
 	u, err := s.store.UserByEmail(ctx, NormalizeEmail(claims.Email))
 	if errors.Is(err, ErrNotFound) {

@@ -55,6 +55,7 @@ type Service struct {
 	hashSlots chan struct{}
 	length    func(string) int
 	mail      mailFlows
+	account   AccountPolicy
 }
 
 // NewService wires the rules to their store and hasher. length measures a

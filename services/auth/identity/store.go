@@ -31,6 +31,9 @@ type Store interface {
 	// one transaction so a failure leaves the old password and sessions.
 	ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *Session) error
 
+	// DeleteUser deletes the user, their sessions and accounts, in one transaction.
+	DeleteUser(ctx context.Context, userID string) error
+
 	CreateVerification(ctx context.Context, v Verification) error
 	// Verification returns the newest row with this identifier.
 	Verification(ctx context.Context, identifier string) (Verification, error)
@@ -50,7 +53,11 @@ type UserPatch struct {
 	Image    *string // with SetImage, nil clears the image
 	// EmailVerified, when set, marks the address verified or not.
 	EmailVerified *bool
+	// Email, when set, is the new (normalized) address; ErrConflict when taken.
+	Email *string
 }
 
 // Empty reports whether the patch changes nothing.
-func (p UserPatch) Empty() bool { return p.Name == nil && !p.SetImage && p.EmailVerified == nil }
+func (p UserPatch) Empty() bool {
+	return p.Name == nil && !p.SetImage && p.EmailVerified == nil && p.Email == nil
+}

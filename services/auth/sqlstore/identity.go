@@ -59,6 +59,9 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		if patch.SetImage {
 			changes["image"] = patch.Image
 		}
+		if patch.Email != nil {
+			changes["email"] = *patch.Email
+		}
 		if patch.EmailVerified != nil {
 			changes["email_verified"] = *patch.EmailVerified
 		}
@@ -195,6 +198,28 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
+}
+
+func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Explicit deletes: SQLite enforces the schema's ON DELETE CASCADE
+		// only with foreign keys switched on.
+		if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&accountRow{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("id = ?", userID).Delete(&userRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return classify("delete user", err)
 }
 
 func (s *IdentityStore) CreateVerification(ctx context.Context, v identity.Verification) error {

@@ -33,6 +33,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"ResetPasswordConsumesTheTokenOnce", testResetPassword},
 		{"ResetPasswordCreatesAMissingCredentialAccount", testResetCreatesCredential},
 		{"EmailVerifiedIsPatchable", testMarkVerified},
+		{"EmailChangeConflictsWithATakenAddress", testChangeEmailConflict},
+		{"DeleteUserTakesSessionsAndAccounts", testDeleteUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -435,5 +437,52 @@ func testMarkVerified(t *testing.T, s identity.Store) {
 	}
 	if !got.EmailVerified || got.Name != u.Name || !got.UpdatedAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("after verifying: %+v", got)
+	}
+}
+
+func testChangeEmailConflict(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "old@example.com")
+	mustCreate(t, s, "taken@example.com")
+	taken := "taken@example.com"
+	if _, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Email: &taken}, t0); !errors.Is(err, identity.ErrConflict) {
+		t.Errorf("changing to a taken address: %v, want ErrConflict", err)
+	}
+	fresh := "new@example.com"
+	got, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Email: &fresh}, t0)
+	if err != nil || got.Email != fresh {
+		t.Fatalf("changing to a free address: %+v %v", got, err)
+	}
+	if _, err := s.UserByEmail(ctx, "old@example.com"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("the old address still finds a user: %v", err)
+	}
+}
+
+func testDeleteUser(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "gone@example.com")
+	keep := mustCreate(t, s, "stays@example.com")
+	for _, uid := range []string{u.ID, keep.ID} {
+		if err := s.CreateSession(ctx, newSession(uid, t0.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("user still there: %v", err)
+	}
+	if _, err := s.CredentialAccount(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("account still there: %v", err)
+	}
+	if left, _ := s.ActiveSessions(ctx, u.ID, t0); len(left) != 0 {
+		t.Errorf("%d sessions left", len(left))
+	}
+	if left, _ := s.ActiveSessions(ctx, keep.ID, t0); len(left) != 1 {
+		t.Errorf("another user's sessions changed: %d", len(left))
+	}
+	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("deleting twice: %v, want ErrNotFound", err)
 	}
 }
