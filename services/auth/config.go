@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/sealedbox"
@@ -75,6 +76,17 @@ type Config struct {
 	RateLimitRules    ratelimit.Rules
 	RateLimitIPHeader string
 	RateLimitPrefix   string
+
+	// Google sign-in: on when GOOGLE_CLIENT_ID is set. The provider URLs
+	// default to Google's and can point at any OpenID Connect provider.
+	Google  GoogleConfig
+	Linking identity.LinkingPolicy
+}
+
+// GoogleConfig locates Google (or a stand-in) and identifies this client.
+type GoogleConfig struct {
+	ClientID, ClientSecret             string
+	Issuer, AuthURL, TokenURL, JWKSURL string
 }
 
 // loadConfig reads and validates the environment. A missing secret on
@@ -149,6 +161,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		e.Fail("EMAIL_VERIFICATION_EXPIRES_IN and RESET_PASSWORD_TOKEN_EXPIRES_IN must be positive, MAIL_RESPONSE_FLOOR not negative")
 	}
 
+	cfg.Google = GoogleConfig{
+		ClientID:     e.String("GOOGLE_CLIENT_ID", ""),
+		ClientSecret: e.String("GOOGLE_CLIENT_SECRET", ""),
+		Issuer:       e.String("GOOGLE_ISSUER", google.DefaultIssuer),
+		AuthURL:      e.String("GOOGLE_AUTH_URL", google.DefaultAuthURL),
+		TokenURL:     e.String("GOOGLE_TOKEN_URL", google.DefaultTokenURL),
+		JWKSURL:      e.String("GOOGLE_JWKS_URL", google.DefaultJWKSURL),
+	}
+	if (cfg.Google.ClientID == "") != (cfg.Google.ClientSecret == "") {
+		e.Fail("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together")
+	}
+	cfg.Linking = identity.LinkingPolicy{
+		Enabled:              e.Bool("ACCOUNT_LINKING_ENABLED", true),
+		TrustedProviders:     e.List("ACCOUNT_LINKING_TRUSTED_PROVIDERS"),
+		AllowDifferentEmails: e.Bool("ACCOUNT_LINKING_ALLOW_DIFFERENT_EMAILS", false),
+	}
 	cfg.RedisURL = e.String("REDIS_URL", "")
 	switch v := strings.ToLower(e.String("RATE_LIMIT", "")); v {
 	case "":
@@ -332,6 +360,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
 		slog.String("mail", c.mailTarget()),
 		slog.String("redis", envconf.Redact(c.RedisURL)),
+		slog.Bool("google_sign_in", c.Google.ClientID != ""),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 	)
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/mail"
@@ -105,6 +106,7 @@ func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 // app is the wired service: the database, the rules, the issuer and the
 // HTTP handler over them.
 type app struct {
+	stop    context.CancelFunc // ends background work (the Google JWKS refresh)
 	db      *sqldb.DB
 	redis   *redis.Client // nil without REDIS_URL
 	ids     *identity.Service
@@ -133,12 +135,29 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
 	ids.UseMail(mailer, mailPolicy)
 	ids.UseAccountPolicy(cfg.AccountPolicy)
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var providers []identity.OAuthProvider
+	if cfg.Google.ClientID != "" {
+		g, err := google.New(bg, google.Config{
+			ClientID: cfg.Google.ClientID, ClientSecret: cfg.Google.ClientSecret,
+			RedirectURL: cfg.MailPolicy.APIBaseURL + "/callback/google",
+			Issuer:      cfg.Google.Issuer, AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, JWKSURL: cfg.Google.JWKSURL,
+		}, log)
+		if err != nil {
+			stop()
+			_ = db.Close()
+			return nil, err
+		}
+		providers = append(providers, g)
+	}
+	ids.UseOAuth(cfg.Linking, providers...)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
 	}, nil)
 	if err != nil {
+		stop()
 		_ = db.Close()
 		return nil, err
 	}
@@ -146,6 +165,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
+			stop()
 			_ = db.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
@@ -157,10 +177,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		RateLimit: rateLimit(cfg, rdb),
 	}, ids, issuer, log)
 	if err != nil {
+		stop()
 		_ = db.Close()
 		return nil, err
 	}
-	return &app{db: db, redis: rdb, ids: ids, issuer: issuer, handler: handler}, nil
+	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, handler: handler}, nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
@@ -177,6 +198,7 @@ func rateLimit(cfg Config, rdb *redis.Client) *httpapi.RateLimit {
 }
 
 func (a *app) Close() error {
+	a.stop()
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}

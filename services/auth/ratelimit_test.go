@@ -20,7 +20,7 @@ import (
 // passed the owner signs in with the right one.
 func TestBruteForceIsStoppedAndTheOwnerGetsBackIn(t *testing.T) {
 	t.Parallel()
-	const window = 2 * time.Second
+	const window = 3 * time.Second
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
@@ -39,21 +39,40 @@ func TestBruteForceIsStoppedAndTheOwnerGetsBackIn(t *testing.T) {
 
 			start := time.Now()
 			counts := map[int]int{}
+			first429 := -1
+			var lastAllowed time.Time // when the last request that reached the password check was sent
 			for i := 0; i < 1000; i++ {
+				sent := time.Now()
 				r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", fmt.Sprintf("guess-%04d", i)), nil)
 				counts[r.status]++
-				switch {
-				case i < 3 && r.status != 401:
+				if r.status == 401 {
+					lastAllowed = sent
+				}
+				if i < 3 && r.status != 401 {
 					t.Fatalf("attempt %d: %d %s, want 401 before the limit", i+1, r.status, r.body)
-				case i == 3:
-					if r.status != 429 || string(r.body) != `{"message":"Too many requests. Please try again later."}` {
-						t.Fatalf("attempt 4: %d %s, want Better Auth's 429", r.status, r.body)
-					}
-					secs, err := strconv.Atoi(r.header.Get("X-Retry-After"))
-					if err != nil || secs < 1 || secs > int(window/time.Second) {
-						t.Errorf("X-Retry-After %q, want 1..%d", r.header.Get("X-Retry-After"), int(window/time.Second))
+				}
+				if r.status != 429 || first429 >= 0 {
+					continue
+				}
+				// On a quiet machine this is attempt 4; under -race on a busy one a
+				// password hash can outlast the window, which then restarts.
+				first429 = i
+				if string(r.body) != `{"message":"Too many requests. Please try again later."}` {
+					t.Errorf("429 body %s, want Better Auth's", r.body)
+				}
+				secs, err := strconv.Atoi(r.header.Get("X-Retry-After"))
+				if err != nil || secs < 1 || secs > int(window/time.Second) {
+					t.Errorf("X-Retry-After %q, want 1..%d", r.header.Get("X-Retry-After"), int(window/time.Second))
+				}
+				if store == "redis" { // the counter is shared state in Redis, not in this process
+					keys, err := testdb.Redis(t).Keys(context.Background(), env["RATE_LIMIT_KEY_PREFIX"]+"*").Result()
+					if err != nil || len(keys) == 0 {
+						t.Errorf("no counters in Redis under %s: %v %v", env["RATE_LIMIT_KEY_PREFIX"], keys, err)
 					}
 				}
+			}
+			if first429 < 3 {
+				t.Fatalf("no 429 after the limit (first at %d): %v", first429, counts)
 			}
 			elapsed := time.Since(start)
 			windows := int(elapsed/window) + 1
@@ -65,19 +84,14 @@ func TestBruteForceIsStoppedAndTheOwnerGetsBackIn(t *testing.T) {
 			}
 			t.Logf("%v: %v in %v", store, counts, elapsed)
 
-			if r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", "the-right-password"), nil); r.status != 429 {
-				t.Errorf("right password while limited: %d, want 429 (the limit is per address, not per password)", r.status)
+			if time.Since(lastAllowed) < window-500*time.Millisecond {
+				if r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", "the-right-password"), nil); r.status != 429 {
+					t.Errorf("right password while limited: %d, want 429 (the limit is per address, not per password)", r.status)
+				}
 			}
 			time.Sleep(window)
 			if r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", "the-right-password"), nil); r.status != 200 {
 				t.Fatalf("right password after the window: %d %s", r.status, r.body)
-			}
-			if store == "redis" {
-				rdb := testdb.Redis(t)
-				keys, err := rdb.Keys(context.Background(), env["RATE_LIMIT_KEY_PREFIX"]+"*").Result()
-				if err != nil || len(keys) == 0 {
-					t.Errorf("no counters in Redis under %s: %v %v", env["RATE_LIMIT_KEY_PREFIX"], keys, err)
-				}
 			}
 		})
 	}

@@ -28,16 +28,19 @@ func newError(status int, code, message string) *apiError {
 // Errors with Better Auth's status, code and message, so its client reads
 // them as it reads Better Auth's own.
 var (
-	errUnauthorized        = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
-	errInvalidJSON         = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
-	errBodyTooLarge        = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
-	errMissingOrigin       = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
-	errInvalidOrigin       = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
-	errInvalidCallbackURL  = newError(http.StatusForbidden, "INVALID_CALLBACK_URL", "Invalid callbackURL")
-	errCrossSiteNavigation = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
-	errDeferRefresh        = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
-	errUnavailable         = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
-	errInvalidRedirectURL  = newError(http.StatusForbidden, "INVALID_REDIRECT_URL", "Invalid redirectURL")
+	errUnauthorized              = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
+	errInvalidJSON               = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
+	errBodyTooLarge              = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
+	errMissingOrigin             = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
+	errInvalidOrigin             = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
+	errInvalidCallbackURL        = newError(http.StatusForbidden, "INVALID_CALLBACK_URL", "Invalid callbackURL")
+	errCrossSiteNavigation       = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
+	errDeferRefresh              = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
+	errUnavailable               = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
+	errInvalidRedirectURL        = newError(http.StatusForbidden, "INVALID_REDIRECT_URL", "Invalid redirectURL")
+	errInvalidErrorCallbackURL   = newError(http.StatusForbidden, "INVALID_ERROR_CALLBACK_URL", "Invalid errorCallbackURL")
+	errInvalidNewUserCallbackURL = newError(http.StatusForbidden, "INVALID_NEW_USER_CALLBACK_URL", "Invalid newUserCallbackURL")
+	errIDTokenNotSupported       = newError(http.StatusNotFound, "ID_TOKEN_NOT_SUPPORTED", "id_token not supported")
 	// errEmptyNotFound is Better Auth's bare 404: no body (a disabled route).
 	errEmptyNotFound = newError(http.StatusNotFound, "", "")
 	errInternal      = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
@@ -67,6 +70,9 @@ var domainErrors = map[error]*apiError{
 	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
 	// Not Better Auth's: it has no answer for a mail server that is down.
 	// 503 says "try again", and is given for every address alike.
+	identity.ErrProviderNotFound:    newError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found"),
+	identity.ErrLastAccount:         newError(http.StatusBadRequest, "FAILED_TO_UNLINK_LAST_ACCOUNT", "You can't unlink your last account"),
+	identity.ErrAccountNotFound:     newError(http.StatusBadRequest, "ACCOUNT_NOT_FOUND", "Account not found"),
 	identity.ErrChangeEmailDisabled: newError(http.StatusBadRequest, "CHANGE_EMAIL_DISABLED", "Change email is disabled"),
 	identity.ErrEmailIsTheSame:      newError(http.StatusBadRequest, "", "Email is the same"),
 	identity.ErrNoEmailChangeFlow:   newError(http.StatusBadRequest, "", "Verification email isn't enabled"),

@@ -120,6 +120,12 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/reset-password", validated(h, objectShape, parseResetPassword), h.resetPassword)
 	api.POST("/change-email", validated(h, objectShape, parseChangeEmail), h.requireSession(false), h.changeEmail)
 	api.POST("/delete-user", validated(h, objectShape, parseDeleteUser), h.requireSession(false), h.deleteUser)
+	api.POST("/sign-in/social", validated(h, objectShape, parseSocial), h.signInSocial)
+	api.GET("/callback/:id", h.oauthCallback)
+	api.POST("/callback/:id", h.oauthCallbackPost)
+	api.POST("/link-social", validated(h, objectShape, parseSocial), h.requireSession(false), h.linkSocial)
+	api.GET("/list-accounts", h.requireSession(false), h.listAccounts)
+	api.POST("/unlink-account", validated(h, objectShape, parseUnlink), h.requireSession(true), h.unlinkAccount)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
 	return r, nil

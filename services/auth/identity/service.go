@@ -56,6 +56,7 @@ type Service struct {
 	length    func(string) int
 	mail      mailFlows
 	account   AccountPolicy
+	oauth     oauthFlows
 }
 
 // NewService wires the rules to their store and hasher. length measures a

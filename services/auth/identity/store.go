@@ -31,6 +31,16 @@ type Store interface {
 	// one transaction so a failure leaves the old password and sessions.
 	ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *Session) error
 
+	// AccountByProvider finds the account a provider's subject signs in to.
+	AccountByProvider(ctx context.Context, providerID, accountID string) (Account, error)
+	CreateAccount(ctx context.Context, a Account) error
+	// UpdateAccountTokens stores fresh tokens (nil fields unchanged).
+	UpdateAccountTokens(ctx context.Context, id string, t AccountTokens, now time.Time) error
+	// Accounts lists the user's accounts, oldest first.
+	Accounts(ctx context.Context, userID string) ([]Account, error)
+	// DeleteAccount removes the user's account with this row id.
+	DeleteAccount(ctx context.Context, userID, id string) error
+
 	// DeleteUser deletes the user, their sessions and accounts, in one transaction.
 	DeleteUser(ctx context.Context, userID string) error
 

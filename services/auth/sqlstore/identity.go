@@ -29,10 +29,7 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a ident
 		if err := tx.Create(ptr(userRowOf(u, s.w))).Error; err != nil {
 			return err
 		}
-		return tx.Create(&accountRow{
-			ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID,
-			Password: a.Password, CreatedAt: s.w.put(a.CreatedAt), UpdatedAt: s.w.put(a.UpdatedAt),
-		}).Error
+		return tx.Create(ptr(accountRowOf(a, s.w))).Error
 	})
 	return classify("create user", err)
 }
@@ -198,6 +195,67 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
+}
+
+func (s *IdentityStore) AccountByProvider(ctx context.Context, providerID, accountID string) (identity.Account, error) {
+	var row accountRow
+	err := s.db.WithContext(ctx).Where("provider_id = ? AND account_id = ?", providerID, accountID).
+		Order("created_at").Take(&row).Error
+	return row.domain(s.w), classify("find account", err)
+}
+
+func (s *IdentityStore) CreateAccount(ctx context.Context, a identity.Account) error {
+	return classify("create account", s.db.WithContext(ctx).Create(ptr(accountRowOf(a, s.w))).Error)
+}
+
+func (s *IdentityStore) UpdateAccountTokens(ctx context.Context, id string, t identity.AccountTokens, now time.Time) error {
+	changes := map[string]any{"updated_at": s.w.put(now)}
+	if t.AccessToken != nil {
+		changes["access_token"] = *t.AccessToken
+	}
+	if t.RefreshToken != nil {
+		changes["refresh_token"] = *t.RefreshToken
+	}
+	if t.IDToken != nil {
+		changes["id_token"] = *t.IDToken
+	}
+	if t.AccessTokenExpiresAt != nil {
+		changes["access_token_expires_at"] = s.w.put(*t.AccessTokenExpiresAt)
+	}
+	if t.Scope != nil {
+		changes["scope"] = *t.Scope
+	}
+	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("id = ?", id).Updates(changes)
+	if res.Error != nil {
+		return classify("update account", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return identity.ErrNotFound
+	}
+	return nil
+}
+
+func (s *IdentityStore) Accounts(ctx context.Context, userID string) ([]identity.Account, error) {
+	var rows []accountRow
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at").Find(&rows).Error; err != nil {
+		return nil, classify("list accounts", err)
+	}
+	out := make([]identity.Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain(s.w)
+	}
+	return out, nil
+}
+
+func (s *IdentityStore) DeleteAccount(ctx context.Context, userID, id string) error {
+	res := s.db.WithContext(ctx).Where("user_id = ? AND id = ?", userID, id).Delete(&accountRow{})
+	if res.Error != nil {
+		return classify("delete account", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return identity.ErrNotFound
+	}
+	return nil
 }
 
 func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {

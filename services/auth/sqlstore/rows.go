@@ -117,6 +117,19 @@ func (r accountRow) domain(w wallClock) identity.Account {
 	return identity.Account{
 		ID: r.ID, AccountID: r.AccountID, ProviderID: r.ProviderID, UserID: r.UserID,
 		Password: r.Password, CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
+		Tokens: identity.AccountTokens{
+			AccessToken: r.AccessToken, RefreshToken: r.RefreshToken, IDToken: r.IDToken,
+			AccessTokenExpiresAt: w.getPtr(r.AccessTokenExpiresAt), Scope: r.Scope,
+		},
+	}
+}
+
+func accountRowOf(a identity.Account, w wallClock) accountRow {
+	return accountRow{
+		ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID, Password: a.Password,
+		AccessToken: a.Tokens.AccessToken, RefreshToken: a.Tokens.RefreshToken, IDToken: a.Tokens.IDToken,
+		AccessTokenExpiresAt: w.putPtr(a.Tokens.AccessTokenExpiresAt), Scope: a.Tokens.Scope,
+		CreatedAt: w.put(a.CreatedAt), UpdatedAt: w.put(a.UpdatedAt),
 	}
 }
 

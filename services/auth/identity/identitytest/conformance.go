@@ -35,6 +35,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"EmailVerifiedIsPatchable", testMarkVerified},
 		{"EmailChangeConflictsWithATakenAddress", testChangeEmailConflict},
 		{"DeleteUserTakesSessionsAndAccounts", testDeleteUser},
+		{"SocialAccountsRoundTripWithTheirTokens", testSocialAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,5 +485,48 @@ func testDeleteUser(t *testing.T, s identity.Store) {
 	}
 	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("deleting twice: %v, want ErrNotFound", err)
+	}
+}
+
+func testSocialAccounts(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "social@example.com")
+	access, scope := "ya29.a", "openid,email"
+	exp := t0.Add(time.Hour)
+	a := identity.Account{
+		ID: identity.NewID(), AccountID: "sub-1", ProviderID: "google", UserID: u.ID, CreatedAt: t0.Add(time.Second), UpdatedAt: t0,
+		Tokens: identity.AccountTokens{AccessToken: &access, AccessTokenExpiresAt: &exp, Scope: &scope},
+	}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AccountByProvider(ctx, "google", "sub-1")
+	if err != nil || got.UserID != u.ID || *got.Tokens.AccessToken != access || !got.Tokens.AccessTokenExpiresAt.Equal(exp) || *got.Tokens.Scope != scope {
+		t.Fatalf("AccountByProvider = %+v, %v", got, err)
+	}
+	if _, err := s.AccountByProvider(ctx, "google", "sub-2"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("unknown subject: %v", err)
+	}
+	fresh := "ya29.b"
+	if err := s.UpdateAccountTokens(ctx, a.ID, identity.AccountTokens{AccessToken: &fresh}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AccountByProvider(ctx, "google", "sub-1")
+	if *got.Tokens.AccessToken != fresh || *got.Tokens.Scope != scope {
+		t.Errorf("after update: %+v (scope must stay)", got.Tokens)
+	}
+	all, err := s.Accounts(ctx, u.ID)
+	if err != nil || len(all) != 2 || all[0].ProviderID != identity.CredentialProvider || all[1].ProviderID != "google" {
+		t.Fatalf("Accounts = %+v, %v", all, err)
+	}
+	other := mustCreate(t, s, "other@example.com")
+	if err := s.DeleteAccount(ctx, other.ID, a.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("deleting another user's account: %v", err)
+	}
+	if err := s.DeleteAccount(ctx, u.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Accounts(ctx, u.ID); len(all) != 1 {
+		t.Errorf("%d accounts after delete", len(all))
 	}
 }
