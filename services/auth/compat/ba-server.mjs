@@ -17,7 +17,7 @@ const ts = { createdAt: "created_at", updatedAt: "updated_at" };
 /**
  * The betterAuth() options for the snake_case schema, with the jwt and bearer plugins.
  * Mails (password reset, email verification) are pushed onto `mails` instead of being sent.
- * `overrides.emailAndPassword` / `overrides.emailVerification` add options to those two groups
+ * `overrides.emailAndPassword` / `overrides.emailVerification` / `overrides.user` add options to those groups
  * (e.g. revokeSessionsOnPasswordReset), so a test can run both servers with the same settings.
  */
 export function betterAuthOptions({ database, secret, baseURL, mails = [], logger, overrides = {} }) {
@@ -43,7 +43,7 @@ export function betterAuthOptions({ database, secret, baseURL, mails = [], logge
     // Off explicitly: tests and benchmarks must not be throttled (Better Auth only enables it
     // by default under NODE_ENV=production anyway).
     rateLimit: { enabled: false },
-    user: { fields: { emailVerified: "email_verified", ...ts } },
+    user: { ...overrides.user, fields: { emailVerified: "email_verified", ...ts } },
     session: {
       fields: { expiresAt: "expires_at", ipAddress: "ip_address", userAgent: "user_agent", userId: "user_id", ...ts },
     },

@@ -20,6 +20,7 @@ const STEP = { timeout: 30000 };
 const OPTIONS = {
   emailAndPassword: { revokeSessionsOnPasswordReset: true },
   emailVerification: { sendOnSignUp: true },
+  user: { changeEmail: { enabled: true }, deleteUser: { enabled: true } },
 };
 
 test("LATCH_AUTH_BIN names the Latch auth binary (or COMPAT_SELF=1 is set)", () => requireTarget());
@@ -75,7 +76,10 @@ describe(`mailed links: Latch answers like Better Auth 1.7.25 (target: ${TARGET_
     servers.push(refServer);
     const sutServer = await startTarget({
       databaseUrl: dbSut.url, secret: SECRET, overrides: OPTIONS,
-      env: { MAIL_OUTBOX: outbox, SEND_VERIFICATION_ON_SIGN_UP: "true", REVOKE_SESSIONS_ON_PASSWORD_RESET: "true" },
+      env: {
+        MAIL_OUTBOX: outbox, SEND_VERIFICATION_ON_SIGN_UP: "true", REVOKE_SESSIONS_ON_PASSWORD_RESET: "true",
+        CHANGE_EMAIL_ENABLED: "true", DELETE_USER_ENABLED: "true",
+      },
     });
     servers.push(sutServer);
     ref = side(refServer, dbRef);
@@ -169,6 +173,45 @@ describe(`mailed links: Latch answers like Better Auth 1.7.25 (target: ${TARGET_
     same(result(ref, ia), result(sut, ib), "signIn with the new password");
     const [ua, ub] = await both(async (s) => observe(await rawRequest(s.server, `/api/auth/reset-password/${tokenOf(s)}?callbackURL=%2Freset`), { origin: s.origin }));
     same(ua, ub, "GET the used link");
+  });
+
+  it("listAccounts and unlinkAccount of the last account", STEP, async () => {
+    const [a, b] = await both((s) => user(s, "lena-again").client.listAccounts());
+    same(result(ref, a), result(sut, b), "listAccounts");
+    assert.equal(b.data.length, 1);
+    const [ua, ub] = await both((s) => user(s, "lena-again").client.unlinkAccount({ accountId: s === ref ? a.data[0].id : b.data[0].id }));
+    same(result(ref, ua), result(sut, ub), "unlinkAccount of the last account");
+  });
+
+  it("changeEmail mails the new address; following the link changes the email", STEP, async () => {
+    const NEW = "lena.new@example.com";
+    for (const [what, body] of [["the same address", { newEmail: EMAIL }], ["a bad address", { newEmail: "nope" }]]) {
+      const [a, b] = await both((s) => user(s, "lena-again").client.changeEmail(body));
+      same(result(ref, a), result(sut, b), `changeEmail: ${what}`);
+    }
+    const [a, b] = await both((s) => user(s, "lena-again").client.changeEmail({ newEmail: NEW, callbackURL: "/settings" }));
+    same(result(ref, a), result(sut, b), "changeEmail");
+    const [ma, mb] = [lastMail(ref, NEW), lastMail(sut, NEW)];
+    same(linkShape(ref, ma.url), linkShape(sut, mb.url), "change-email link");
+    const [ta, tb] = [new URL(ma.url).searchParams.get("token"), new URL(mb.url).searchParams.get("token")];
+    same(decodeJwtPart(ta, 1).requestType, decodeJwtPart(tb, 1).requestType, "token requestType");
+    same(claimTypes(decodeJwtPart(ta, 1)), claimTypes(decodeJwtPart(tb, 1)), "change-email token claims");
+    const [va, vb] = await both((s) => user(s, "lena-again").client.verifyEmail({ query: { token: new URL(lastMail(s, NEW).url).searchParams.get("token") } }));
+    same(result(ref, va), result(sut, vb), "verifyEmail of the change");
+    const [ra, rb] = await both(async (s) => (await s.db.query(`SELECT email, email_verified FROM "user" WHERE email = $1`, [NEW])).rows);
+    same(ra, rb, "the user row after the change");
+    assert.equal(rb.length, 1);
+  });
+
+  it("deleteUser: a wrong password, then the right one; the session ends", STEP, async () => {
+    const [wa, wb] = await both((s) => user(s, "lena-again").client.deleteUser({ password: "wrong password" }));
+    same(result(ref, wa), result(sut, wb), "deleteUser with a wrong password");
+    const [a, b] = await both((s) => user(s, "lena-again").client.deleteUser({ password: "second password" }));
+    same(result(ref, a), result(sut, b), "deleteUser");
+    const [ga, gb] = await both((s) => user(s, "lena-again").client.getSession());
+    same(result(ref, ga), result(sut, gb), "getSession after deleteUser");
+    const [ca, cb] = await both(async (s) => (await s.db.query(`SELECT (SELECT count(*) FROM "user")::int AS users, (SELECT count(*) FROM account)::int AS accounts, (SELECT count(*) FROM session)::int AS sessions`)).rows);
+    same(ca, cb, "rows left");
   });
 
   it("Latch wrote its mails to the outbox, one JSON object per line", { skip: SELF }, () => {
