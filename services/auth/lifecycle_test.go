@@ -120,6 +120,22 @@ func TestEmailVerificationRequiredFlow(t *testing.T) {
 		t.Errorf("token claims %v", claims)
 	}
 
+	// A second sign-up for the address answers like the first (Better Auth's generic
+	// response): a user that was never saved, no session, no mail.
+	mailsBefore := len(readOutbox(t, outbox))
+	dup := ts.post("/api/auth/sign-up/email", `{"name":"Mallory","email":"vera@example.com","password":"another password"}`, nil)
+	if dup.status != 200 || dup.json(t)["token"] != nil || dup.cookie("better-auth.session_token") != "" {
+		t.Errorf("duplicate sign-up: %d %s", dup.status, dup.body)
+	}
+	if dupUser, _ := dup.json(t)["user"].(map[string]any); dupUser == nil || dupUser["email"] != "vera@example.com" || dupUser["id"] == up.json(t)["user"].(map[string]any)["id"] {
+		t.Errorf("duplicate sign-up user: %s", dup.body)
+	}
+	if n := ts.count(`SELECT count(*) FROM "user"`); n != 1 {
+		t.Errorf("%d users after a duplicate sign-up", n)
+	}
+	if len(readOutbox(t, outbox)) != mailsBefore {
+		t.Error("a duplicate sign-up sent mail")
+	}
 	if in := ts.post("/api/auth/sign-in/email", signInBody("vera@example.com", "correct horse"), nil); in.status != 403 || in.json(t)["code"] != "EMAIL_NOT_VERIFIED" {
 		t.Fatalf("sign-in before verifying: %d %s", in.status, in.body)
 	}

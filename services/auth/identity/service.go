@@ -108,6 +108,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 	}
 	email := NormalizeEmail(in.Email)
 	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		if s.mail.RequireEmailVerification {
+			return s.genericDuplicate(ctx, in, email)
+		}
 		return User{}, Session{}, ErrUserExists
 	} else if !errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, err
@@ -138,6 +141,24 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
 	return user, sess, err
+}
+
+// genericDuplicate is Better Auth's answer to a sign-up for a taken email
+// when verification is required: the same shape as a real sign-up (a
+// synthetic, unsaved user, no session), after the same password hash, so
+// the form does not reveal who has an account. The owner is not told.
+func (s *Service) genericDuplicate(ctx context.Context, in SignUpInput, email string) (User, Session, error) {
+	if _, err := s.hash(ctx, in.Password); err != nil {
+		return User{}, Session{}, err
+	}
+	if s.mail.mailer != nil && s.mail.SendOnSignUp {
+		// A new address would need the mail server now; so does this one.
+		if err := s.checkMail(ctx); err != nil {
+			return User{}, Session{}, err
+		}
+	}
+	now := s.clock()
+	return User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}, Session{}, nil
 }
 
 // SignInInput is an email and password sign-in.
