@@ -249,7 +249,8 @@ func TestGoogleCallbackRefusesBadStateAndTokens(t *testing.T) {
 			{`{"provider":"google","callbackURL":"https://evil.example/"}`, "INVALID_CALLBACK_URL"},
 			{`{"provider":"google","errorCallbackURL":"//evil.example"}`, "INVALID_ERROR_CALLBACK_URL"},
 			{`{"provider":"google","newUserCallbackURL":"https://evil.example"}`, "INVALID_NEW_USER_CALLBACK_URL"},
-			{`{"provider":"google","idToken":{"token":"x"}}`, "ID_TOKEN_NOT_SUPPORTED"},
+			{`{"provider":"google","idToken":{"token":"x"}}`, "INVALID_TOKEN"},
+			{`{"provider":"google","idToken":"x"}`, "VALIDATION_ERROR"},
 			{`{}`, "VALIDATION_ERROR"},
 		} {
 			r := ts.post("/api/auth/sign-in/social", c.body, nil)
@@ -360,5 +361,58 @@ func TestGoogleLinkingRules(t *testing.T) {
 	}
 	if r := ts.post("/api/auth/link-social", `{"provider":"google"}`, nil); r.status != 401 {
 		t.Errorf("link-social signed out: %d", r.status)
+	}
+}
+
+func TestGoogleSignInWithAnIDToken(t *testing.T) {
+	t.Parallel()
+	ts, p := startWithGoogle(t, nil)
+	gina := oidctest.User{Sub: "id-sub-1", Email: "idtok@example.com", EmailVerified: true, Name: "Id Tok"}
+	post := func(token, nonce string) response {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"provider": "google", "idToken": map[string]string{"token": token, "nonce": nonce}})
+		return ts.post("/api/auth/sign-in/social", string(body), nil)
+	}
+	bad := []struct {
+		name  string
+		nonce string // sent with the request; the token carries "n-1"
+		spoil func(jwt.MapClaims) bool
+	}{
+		{"wrong audience", "n-1", func(c jwt.MapClaims) bool { c["aud"] = "another-client"; return false }},
+		{"wrong issuer", "n-1", func(c jwt.MapClaims) bool { c["iss"] = "https://accounts.evil.example"; return false }},
+		{"foreign signature", "n-1", func(jwt.MapClaims) bool { return true }},
+		{"expired", "n-1", func(c jwt.MapClaims) bool { c["exp"] = time.Now().Add(-time.Minute).Unix(); return false }},
+		{"issued over an hour ago", "n-1", func(c jwt.MapClaims) bool { c["iat"] = time.Now().Add(-2 * time.Hour).Unix(); return false }},
+		{"nonce mismatch", "n-2", nil},
+	}
+	for _, tc := range bad {
+		r := post(p.IDToken(t, gina, "n-1", tc.spoil), tc.nonce)
+		if r.status != 401 || r.json(t)["code"] != "INVALID_TOKEN" || r.cookie("better-auth.session_token") != "" {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+	if n := ts.count(`SELECT count(*) FROM "user"`); n != 0 {
+		t.Fatalf("%d users from refused ID tokens", n)
+	}
+	r := post(p.IDToken(t, gina, "n-1", nil), "n-1")
+	if r.status != 200 || r.json(t)["redirect"] != false || r.json(t)["token"] == "" {
+		t.Fatalf("valid ID token: %d %s", r.status, r.body)
+	}
+	if s := ts.get("/api/auth/get-session", map[string]string{"Cookie": r.sessionCookie(t)}); !strings.Contains(string(s.body), `"email":"idtok@example.com"`) {
+		t.Errorf("session: %s", s.body)
+	}
+	if n := ts.count(`SELECT count(*) FROM account WHERE provider_id = 'google' AND account_id = 'id-sub-1' AND id_token IS NOT NULL`); n != 1 {
+		t.Error("no google account row")
+	}
+
+	// An existing, unverified local account is not taken over.
+	ts.signUp("local@example.com", "password-local")
+	r = post(p.IDToken(t, oidctest.User{Sub: "id-sub-2", Email: "local@example.com", EmailVerified: true}, "", nil), "")
+	if r.status != 401 || r.json(t)["code"] != "OAUTH_LINK_ERROR" || r.json(t)["message"] != "account not linked" {
+		t.Errorf("takeover attempt: %d %s", r.status, r.body)
+	}
+	cookie := ts.post("/api/auth/sign-in/email", signInBody("local@example.com", "password-local"), nil).sessionCookie(t)
+	if r := ts.post("/api/auth/link-social", `{"provider":"google","idToken":{"token":"x"}}`, map[string]string{"Cookie": cookie}); r.status != 404 || r.json(t)["code"] != "ID_TOKEN_NOT_SUPPORTED" {
+		t.Errorf("link-social with an ID token: %d %s", r.status, r.body)
 	}
 }

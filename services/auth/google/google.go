@@ -178,6 +178,10 @@ func (p *Provider) VerifyIDToken(ctx context.Context, raw, nonce string) (identi
 	if c.Subject == "" {
 		return identity.OAuthProfile{}, fmt.Errorf("%w: no sub", identity.ErrOAuthIDToken)
 	}
+	// Better Auth accepts Google ID tokens up to an hour old.
+	if c.IssuedAt == nil || time.Since(c.IssuedAt.Time) > time.Hour+30*time.Second {
+		return identity.OAuthProfile{}, fmt.Errorf("%w: issued more than an hour ago", identity.ErrOAuthIDToken)
+	}
 	prof := identity.OAuthProfile{
 		Subject: c.Subject, Email: c.Email, Name: c.Name,
 		EmailVerified: c.EmailVerified == true || c.EmailVerified == "true",

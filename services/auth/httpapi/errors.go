@@ -70,6 +70,8 @@ var domainErrors = map[error]*apiError{
 	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
 	// Not Better Auth's: it has no answer for a mail server that is down.
 	// 503 says "try again", and is given for every address alike.
+	identity.ErrOAuthIDToken:        newError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrUserEmailNotFound:   newError(http.StatusUnauthorized, "USER_EMAIL_NOT_FOUND", "User email not found"),
 	identity.ErrProviderNotFound:    newError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found"),
 	identity.ErrLastAccount:         newError(http.StatusBadRequest, "FAILED_TO_UNLINK_LAST_ACCOUNT", "You can't unlink your last account"),
 	identity.ErrAccountNotFound:     newError(http.StatusBadRequest, "ACCOUNT_NOT_FOUND", "Account not found"),
@@ -103,11 +105,14 @@ func (h *handler) fail(c *gin.Context, err error) {
 	var (
 		api     *apiError
 		invalid *validationErrors
+		linkErr *identity.OAuthLinkError
 	)
 	switch {
 	case errors.As(err, &api):
 	case errors.As(err, &invalid):
 		api = newError(http.StatusBadRequest, "VALIDATION_ERROR", invalid.Error())
+	case errors.As(err, &linkErr):
+		api = newError(http.StatusUnauthorized, "OAUTH_LINK_ERROR", linkErr.Message)
 	case errors.Is(err, context.Canceled):
 		c.Abort() // the client left; nobody reads an answer
 		return

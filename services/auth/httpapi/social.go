@@ -18,6 +18,7 @@ import (
 type socialInput struct {
 	provider, callbackURL, errorCallbackURL, newUserCallbackURL, loginHint string
 	disableRedirect, hasIDToken                                            bool
+	idToken, idTokenNonce, idTokenAccess                                   string
 	requestSignUp                                                          *bool
 	scopes                                                                 []string
 }
@@ -48,7 +49,17 @@ func parseSocial(b body, v *validationErrors) socialInput {
 			in.scopes = append(in.scopes, str)
 		}
 	}
-	_, in.hasIDToken = b["idToken"]
+	if raw, ok := b["idToken"]; ok {
+		in.hasIDToken = true
+		obj, isObj := raw.(map[string]any)
+		if !isObj {
+			v.add("idToken", "Invalid input: expected object, received "+jsType(raw))
+			return in
+		}
+		in.idToken, _ = body(obj).str(v, "token", true)
+		in.idTokenNonce, _ = body(obj).str(v, "nonce", false)
+		in.idTokenAccess, _ = body(obj).str(v, "accessToken", false)
+	}
 	return in
 }
 
@@ -88,8 +99,12 @@ func (h *handler) startSocial(c *gin.Context, in socialInput, linking *identity.
 		h.fail(c, identity.ErrProviderNotFound)
 		return
 	}
+	if in.hasIDToken && linking != nil {
+		h.fail(c, errIDTokenNotSupported) // linking with a client-held ID token is not offered
+		return
+	}
 	if in.hasIDToken {
-		h.fail(c, errIDTokenNotSupported) // sign-in with a client-held ID token is not offered
+		h.signInWithIDToken(c, in)
 		return
 	}
 	start := identity.OAuthStart{
@@ -108,6 +123,18 @@ func (h *handler) startSocial(c *gin.Context, in socialInput, linking *identity.
 	h.cookies.write(c, h.cookies.state(), h.cookies.signed(state), &age)
 	c.Header("Location", authURL)
 	c.JSON(http.StatusOK, gin.H{"url": authURL, "redirect": !in.disableRedirect})
+}
+
+// signInWithIDToken answers as Better Auth's sign-in/social with idToken:
+// a session cookie and {redirect:false, token, user}.
+func (h *handler) signInWithIDToken(c *gin.Context, in socialInput) {
+	user, sess, err := h.ids.SignInWithIDToken(c.Request.Context(), in.provider, in.idToken, in.idTokenNonce, in.idTokenAccess, clientOf(c.Request))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.cookies.setSession(c, sess.Token, true, h.ids.Policy().SessionTTL)
+	c.JSON(http.StatusOK, signInResponse{Token: sess.Token, User: renderUser(user)})
 }
 
 // oauthCallbackPost bounces a form_post callback to the GET route, as Better Auth does.

@@ -17,6 +17,9 @@ type OAuthProvider interface {
 	// Exchange trades a code for tokens and the verified ID token's profile;
 	// errors wrap ErrOAuthCode or ErrOAuthIDToken.
 	Exchange(ctx context.Context, code, codeVerifier, nonce string) (OAuthTokens, OAuthProfile, error)
+	// VerifyIDToken checks an ID token a client obtained itself (signature,
+	// iss, aud, exp, age, nonce when given); errors wrap ErrOAuthIDToken.
+	VerifyIDToken(ctx context.Context, raw, nonce string) (OAuthProfile, error)
 }
 
 // OAuthTokens are what the provider granted, kept on the account row.
@@ -58,6 +61,42 @@ var (
 	ErrLinkingNotAllowed     = errors.New("linking not allowed")
 	ErrLinkingDifferentEmail = errors.New("linking accounts with different emails is not allowed")
 )
+
+// ErrUserEmailNotFound: the provider's ID token carries no email.
+var ErrUserEmailNotFound = errors.New("user email not found")
+
+// OAuthLinkError is an ID-token sign-in refused by the linking rules;
+// Message is Better Auth's ("account not linked", ...).
+type OAuthLinkError struct{ Message string }
+
+func (e *OAuthLinkError) Error() string { return e.Message }
+
+// SignInWithIDToken signs in with an ID token the client got from the
+// provider itself (Google One Tap, mobile SDKs): verified like the callback's,
+// then the same sign-in, sign-up or linking rules, and a session.
+func (s *Service) SignInWithIDToken(ctx context.Context, provider, idToken, nonce, accessToken string, c Client) (User, Session, error) {
+	p, ok := s.oauth.providers[provider]
+	if !ok {
+		return User{}, Session{}, ErrProviderNotFound
+	}
+	prof, err := p.VerifyIDToken(ctx, idToken, nonce)
+	if err != nil {
+		return User{}, Session{}, err
+	}
+	if prof.Email == "" {
+		return User{}, Session{}, ErrUserEmailNotFound
+	}
+	prof.Email = NormalizeEmail(prof.Email)
+	user, _, code, err := s.signInWithProvider(ctx, p.ID(), OAuthTokens{IDToken: idToken, AccessToken: accessToken}, prof)
+	if code != "" {
+		return User{}, Session{}, &OAuthLinkError{Message: strings.ReplaceAll(code, "_", " ")}
+	}
+	if err != nil {
+		return User{}, Session{}, err
+	}
+	sess, err := s.newSession(ctx, user.ID, true, c)
+	return user, sess, err
+}
 
 // OAuthError is a failed callback: Better Auth redirects to ErrorURL with ?error=Code.
 type OAuthError struct {

@@ -181,6 +181,32 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// IDToken mints an ID token for u as the token endpoint would, for clients
+// that obtained one themselves; spoil may change the claims (return true to
+// sign with a key outside the JWKS).
+func (p *Provider) IDToken(t testing.TB, u User, nonce string, spoil func(jwt.MapClaims) bool) string {
+	t.Helper()
+	now := time.Now()
+	claims := jwt.MapClaims{
+		"iss": p.URL, "aud": p.ClientID, "sub": u.Sub, "email": u.Email, "email_verified": u.EmailVerified,
+		"name": u.Name, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	key := p.key
+	if spoil != nil && spoil(claims) {
+		key = p.foreign
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = "test-key-1"
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	pub := p.key.PublicKey
 	e := big2b64(int64(pub.E))
