@@ -416,3 +416,22 @@ func TestGoogleSignInWithAnIDToken(t *testing.T) {
 		t.Errorf("link-social with an ID token: %d %s", r.status, r.body)
 	}
 }
+
+// A provider answering with response_mode=form_post POSTs the callback; it
+// is bounced to the GET route with the same parameters, as Better Auth does.
+func TestGoogleFormPostCallbackIsBouncedToGet(t *testing.T) {
+	t.Parallel()
+	ts, p := startWithGoogle(t, nil)
+	p.SetUser(oidctest.User{Sub: "fp-1", Email: "fp@example.com", EmailVerified: true})
+	authURL, stateCookie := socialStart(t, ts, "/api/auth/sign-in/social", `{"provider":"google","callbackURL":"/in"}`, "")
+	cb, _ := url.Parse(consent(t, authURL))
+	r := ts.do(req{method: "POST", path: "/api/auth/callback/google", body: cb.Query().Encode(),
+		contentType: "application/x-www-form-urlencoded", headers: map[string]string{"Origin": "-"}})
+	loc, err := url.Parse(r.header.Get("Location"))
+	if r.status != 302 || err != nil || loc.Path != "/api/auth/callback/google" || loc.Query().Get("code") != cb.Query().Get("code") || loc.Query().Get("state") != cb.Query().Get("state") {
+		t.Fatalf("form_post: %d Location %q", r.status, r.header.Get("Location"))
+	}
+	if done := callback(ts, loc.RequestURI(), stateCookie); done.status != 302 || done.header.Get("Location") != "/in" {
+		t.Errorf("the bounced GET: %d %q", done.status, done.header.Get("Location"))
+	}
+}
