@@ -15,8 +15,9 @@ run: build
 	@echo "tasks: http://localhost:8000/api/tasks (Bearer JWT from /api/auth/token)"
 	@echo "tasks gRPC: localhost:9000 (bin/taskctl)"
 	@echo "data:  ./.data   (Ctrl-C stops both)"
+	@echo "mail:  ./.data/outbox.jsonl   (verification and password-reset mails, one JSON object per line)"
 	@trap 'kill 0' INT TERM EXIT; \
-	PORT=3001 $(BIN)/auth serve & \
+	PORT=3001 SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} $(BIN)/auth serve & \
 	PORT=8000 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3001} $(BIN)/tasks serve & \
 	wait
 

@@ -15,7 +15,9 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/sealedbox"
 )
 
@@ -57,6 +59,35 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string
+
+	// Mail: SMTP_URL sends through a server; otherwise mails are appended
+	// to MAIL_OUTBOX (default <LATCH_DATA_DIR>/outbox.jsonl).
+	SMTPURL    string
+	MailFrom   string
+	MailOutbox string
+	MailPolicy identity.MailPolicy
+	// Account changes Better Auth keeps off by default.
+	AccountPolicy identity.AccountPolicy
+
+	// RedisURL, when set, holds the rate-limit counters every replica shares.
+	RedisURL string
+	// RateLimit is RATE_LIMIT=on|off; unset, it is on unless the base URL
+	// is localhost, as Better Auth limits only in production.
+	RateLimit         bool
+	RateLimitRules    ratelimit.Rules
+	RateLimitIPHeader string
+	RateLimitPrefix   string
+
+	// Google sign-in: on when GOOGLE_CLIENT_ID is set. The provider URLs
+	// default to Google's and can point at any OpenID Connect provider.
+	Google  GoogleConfig
+	Linking identity.LinkingPolicy
+}
+
+// GoogleConfig locates Google (or a stand-in) and identifies this client.
+type GoogleConfig struct {
+	ClientID, ClientSecret             string
+	Issuer, AuthURL, TokenURL, JWKSURL string
 }
 
 // loadConfig reads and validates the environment. A missing secret on
@@ -106,6 +137,75 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		zone = time.UTC
 	}
 	cfg.DatabaseZone = zone
+
+	cfg.SMTPURL = e.String("SMTP_URL", "")
+	cfg.MailFrom = e.String("MAIL_FROM", "Latch <no-reply@"+base.Hostname()+">")
+	cfg.MailOutbox = e.String("MAIL_OUTBOX", "")
+	if cfg.SMTPURL == "" && cfg.MailOutbox == "" {
+		cfg.MailOutbox = filepath.Join(cfg.DataDir, "outbox.jsonl")
+	}
+	mp := identity.DefaultMailPolicy()
+	mp.APIBaseURL = apiBaseURL(base)
+	mp.VerificationTTL = e.Duration("EMAIL_VERIFICATION_EXPIRES_IN", mp.VerificationTTL)
+	mp.ResetTTL = e.Duration("RESET_PASSWORD_TOKEN_EXPIRES_IN", mp.ResetTTL)
+	mp.RequireEmailVerification = e.Bool("REQUIRE_EMAIL_VERIFICATION", false)
+	mp.SendOnSignUp = e.Bool("SEND_VERIFICATION_ON_SIGN_UP", mp.RequireEmailVerification)
+	mp.AutoSignInAfterVerification = e.Bool("AUTO_SIGN_IN_AFTER_VERIFICATION", false)
+	mp.RevokeSessionsOnReset = e.Bool("REVOKE_SESSIONS_ON_PASSWORD_RESET", mp.RevokeSessionsOnReset)
+	mp.AnonymousFloor = e.Duration("MAIL_RESPONSE_FLOOR", mp.AnonymousFloor)
+	cfg.MailPolicy = mp
+	cfg.AccountPolicy = identity.AccountPolicy{
+		ChangeEmail:                    e.Bool("CHANGE_EMAIL_ENABLED", false),
+		ChangeEmailWithoutVerification: e.Bool("CHANGE_EMAIL_WITHOUT_VERIFICATION", false),
+		DeleteUser:                     e.Bool("DELETE_USER_ENABLED", false),
+	}
+	if mp.VerificationTTL <= 0 || mp.ResetTTL <= 0 || mp.AnonymousFloor < 0 {
+		e.Fail("EMAIL_VERIFICATION_EXPIRES_IN and RESET_PASSWORD_TOKEN_EXPIRES_IN must be positive, MAIL_RESPONSE_FLOOR not negative")
+	}
+
+	cfg.Google = GoogleConfig{
+		ClientID:     e.String("GOOGLE_CLIENT_ID", ""),
+		ClientSecret: e.String("GOOGLE_CLIENT_SECRET", ""),
+		Issuer:       e.String("GOOGLE_ISSUER", google.DefaultIssuer),
+		AuthURL:      e.String("GOOGLE_AUTH_URL", google.DefaultAuthURL),
+		TokenURL:     e.String("GOOGLE_TOKEN_URL", google.DefaultTokenURL),
+		JWKSURL:      e.String("GOOGLE_JWKS_URL", google.DefaultJWKSURL),
+	}
+	if (cfg.Google.ClientID == "") != (cfg.Google.ClientSecret == "") {
+		e.Fail("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together")
+	}
+	cfg.Linking = identity.LinkingPolicy{
+		Enabled:              e.Bool("ACCOUNT_LINKING_ENABLED", true),
+		TrustedProviders:     e.List("ACCOUNT_LINKING_TRUSTED_PROVIDERS"),
+		AllowDifferentEmails: e.Bool("ACCOUNT_LINKING_ALLOW_DIFFERENT_EMAILS", false),
+	}
+	cfg.RedisURL = e.String("REDIS_URL", "")
+	switch v := strings.ToLower(e.String("RATE_LIMIT", "")); v {
+	case "":
+		cfg.RateLimit = !isLocalHost(base.Hostname())
+	case "on", "true", "1":
+		cfg.RateLimit = true
+	case "off", "false", "0":
+		cfg.RateLimit = false
+	default:
+		e.Fail("RATE_LIMIT must be on or off, got %q", v)
+	}
+	rules := ratelimit.DefaultRules()
+	rules.Default.Window = e.Duration("RATE_LIMIT_WINDOW", rules.Default.Window)
+	rules.Default.Max = e.Int("RATE_LIMIT_MAX", rules.Default.Max)
+	rules.Credentials.Window = e.Duration("RATE_LIMIT_CREDENTIALS_WINDOW", rules.Credentials.Window)
+	rules.Credentials.Max = e.Int("RATE_LIMIT_CREDENTIALS_MAX", rules.Credentials.Max)
+	rules.Mail.Window = e.Duration("RATE_LIMIT_MAIL_WINDOW", rules.Mail.Window)
+	rules.Mail.Max = e.Int("RATE_LIMIT_MAIL_MAX", rules.Mail.Max)
+	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail} {
+		if r.Window <= 0 || r.Max < 1 {
+			e.Fail("RATE_LIMIT_*_WINDOW must be positive and RATE_LIMIT_*_MAX at least 1")
+			break
+		}
+	}
+	cfg.RateLimitRules = rules
+	cfg.RateLimitIPHeader = e.String("RATE_LIMIT_IP_HEADER", "")
+	cfg.RateLimitPrefix = e.String("RATE_LIMIT_KEY_PREFIX", "latch:auth:ratelimit:")
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
 		e.Fail("PASSWORD_MIN_LENGTH must be at least 1 and at most PASSWORD_MAX_LENGTH")
@@ -229,6 +329,16 @@ func developmentSecret(dir string) (string, string, error) {
 	return secret, path, nil
 }
 
+// apiBaseURL is Better Auth's ctx.baseURL: the base URL, with /api/auth
+// when it has no path. Mailed links start with it.
+func apiBaseURL(base *url.URL) string {
+	u := *base
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/api/auth"
+	}
+	return strings.TrimRight(u.String(), "/")
+}
+
 func isLocalHost(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
@@ -254,5 +364,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.String("jwks_grace_period", c.JWKSGracePeriod.String()),
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
+		slog.String("mail", c.mailTarget()),
+		slog.String("redis", envconf.Redact(c.RedisURL)),
+		slog.Bool("google_sign_in", c.Google.ClientID != ""),
+		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 	)
+}
+
+// mailTarget names where mail goes, without credentials.
+func (c Config) mailTarget() string {
+	if c.SMTPURL != "" {
+		return "smtp " + envconf.Redact(c.SMTPURL)
+	}
+	return "outbox " + c.MailOutbox
 }

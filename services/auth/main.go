@@ -20,14 +20,19 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-	_ "time/tzdata" // DATABASE_TIMEZONE must resolve in minimal container images too
+	_ "time/tzdata"
+
+	"github.com/redis/go-redis/v9" // DATABASE_TIMEZONE must resolve in minimal container images too
 
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/clients"
+	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/mail"
 	"github.com/latchid/latch/services/auth/password"
+	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
 )
@@ -107,7 +112,9 @@ func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 // app is the wired service: the database, the rules, the issuer and the
 // HTTP handler over them.
 type app struct {
+	stop    context.CancelFunc // ends background work (the Google JWKS refresh)
 	db      *sqldb.DB
+	redis   *redis.Client // nil without REDIS_URL
 	ids     *identity.Service
 	issuer  *signing.Issuer
 	clients *clients.Service
@@ -126,32 +133,93 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 	}
 	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	mailPolicy := cfg.MailPolicy
+	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
+	ids.UseMail(mailer, mailPolicy)
+	ids.UseAccountPolicy(cfg.AccountPolicy)
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var providers []identity.OAuthProvider
+	if cfg.Google.ClientID != "" {
+		g, err := google.New(bg, google.Config{
+			ClientID: cfg.Google.ClientID, ClientSecret: cfg.Google.ClientSecret,
+			RedirectURL: cfg.MailPolicy.APIBaseURL + "/callback/google",
+			Issuer:      cfg.Google.Issuer, AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, JWKSURL: cfg.Google.JWKSURL,
+		}, log)
+		if err != nil {
+			stop()
+			_ = db.Close()
+			return nil, err
+		}
+		providers = append(providers, g)
+	}
+	ids.UseOAuth(cfg.Linking, providers...)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
 	}, nil)
 	if err != nil {
+		stop()
 		_ = db.Close()
 		return nil, err
+	}
+	var rdb *redis.Client
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			stop()
+			_ = db.Close()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb = redis.NewClient(opts)
 	}
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
+		RateLimit: rateLimit(cfg, rdb),
 	}, ids, issuer, log)
 	if err != nil {
+		stop()
 		_ = db.Close()
 		return nil, err
 	}
 	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, svcClients, log)
-	return &app{db: db, ids: ids, issuer: issuer, clients: svcClients, handler: handler}, nil
+	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, handler: handler}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+// rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
+// REDIS_URL is set, in this process otherwise; nil when off.
+func rateLimit(cfg Config, rdb *redis.Client) *httpapi.RateLimit {
+	if !cfg.RateLimit {
+		return nil
+	}
+	var limiter httpapi.Limiter = ratelimit.NewMemory()
+	if rdb != nil {
+		limiter = ratelimit.NewRedis(rdb, cfg.RateLimitPrefix)
+	}
+	return &httpapi.RateLimit{Limiter: limiter, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
+}
+
+func (a *app) Close() error {
+	a.stop()
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	return a.db.Close()
+}
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("starting", "config", cfg)
+	logRateLimit(cfg, log)
+	if cfg.SMTPURL == "" {
+		log.Info("mail goes to the outbox file, one JSON object per line: read links there", "outbox", cfg.MailOutbox)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -192,6 +260,35 @@ func runKeys(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Alg, k.State, k.CreatedAt.Format(time.RFC3339), stops)
 	}
 	return tw.Flush()
+}
+
+// logRateLimit says at start whether requests are limited, and where counted.
+func logRateLimit(cfg Config, log *slog.Logger) {
+	if !cfg.RateLimit {
+		log.Info("rate limiting off (RATE_LIMIT=on to enable; it is on by default for a base URL that is not localhost)")
+		return
+	}
+	store := "in-process memory (set REDIS_URL to share counters between replicas)"
+	if cfg.RedisURL != "" {
+		store = "redis"
+	}
+	ip := "the connection's address"
+	if cfg.RateLimitIPHeader != "" {
+		ip = "header " + cfg.RateLimitIPHeader + " (set by a trusted proxy)"
+	}
+	r := cfg.RateLimitRules
+	log.Info("rate limiting on", "store", store, "client_ip", ip,
+		"default", fmt.Sprintf("%d/%s", r.Default.Max, r.Default.Window),
+		"credentials", fmt.Sprintf("%d/%s", r.Credentials.Max, r.Credentials.Window),
+		"mail", fmt.Sprintf("%d/%s", r.Mail.Max, r.Mail.Window))
+}
+
+// newMailer sends through SMTP_URL when set, else appends to the outbox file.
+func newMailer(cfg Config) (identity.Mailer, error) {
+	if cfg.SMTPURL != "" {
+		return mail.ParseSMTPURL(cfg.SMTPURL, cfg.MailFrom)
+	}
+	return mail.NewOutbox(cfg.MailOutbox)
 }
 
 // passwordHasher adapts the password package to identity.Hasher.

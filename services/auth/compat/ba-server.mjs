@@ -17,8 +17,10 @@ const ts = { createdAt: "created_at", updatedAt: "updated_at" };
 /**
  * The betterAuth() options for the snake_case schema, with the jwt and bearer plugins.
  * Mails (password reset, email verification) are pushed onto `mails` instead of being sent.
+ * `overrides.emailAndPassword` / `overrides.emailVerification` / `overrides.user` add options to those groups
+ * (e.g. revokeSessionsOnPasswordReset), so a test can run both servers with the same settings.
  */
-export function betterAuthOptions({ database, secret, baseURL, mails = [], logger }) {
+export function betterAuthOptions({ database, secret, baseURL, mails = [], logger, overrides = {} }) {
   return {
     // Where Better Auth's own log lines go; it does not change any behaviour.
     ...(logger ? { logger } : {}),
@@ -30,16 +32,18 @@ export function betterAuthOptions({ database, secret, baseURL, mails = [], logge
       sendResetPassword: async ({ user, url, token }) => {
         mails.push({ kind: "reset-password", to: user.email, url, token });
       },
+      ...overrides.emailAndPassword,
     },
     emailVerification: {
       sendVerificationEmail: async ({ user, url, token }) => {
         mails.push({ kind: "verify-email", to: user.email, url, token });
       },
+      ...overrides.emailVerification,
     },
     // Off explicitly: tests and benchmarks must not be throttled (Better Auth only enables it
     // by default under NODE_ENV=production anyway).
     rateLimit: { enabled: false },
-    user: { fields: { emailVerified: "email_verified", ...ts } },
+    user: { ...overrides.user, fields: { emailVerified: "email_verified", ...ts } },
     session: {
       fields: { expiresAt: "expires_at", ipAddress: "ip_address", userAgent: "user_agent", userId: "user_id", ...ts },
     },
@@ -69,7 +73,7 @@ export function betterAuthOptions({ database, secret, baseURL, mails = [], logge
  * three extras: `mails` (captured mails), `pool` (its pg.Pool) and `closePool()`.
  * `logger` is passed to Better Auth as is (default: its console logger).
  */
-export function createBetterAuth({ databaseUrl, secret, baseURL, poolMax = 10, logger }) {
+export function createBetterAuth({ databaseUrl, secret, baseURL, poolMax = 10, logger, overrides }) {
   if (!databaseUrl) throw new Error("createBetterAuth: databaseUrl is required");
   if (!secret) throw new Error("createBetterAuth: secret is required");
   if (!baseURL) throw new Error("createBetterAuth: baseURL is required");
@@ -77,7 +81,7 @@ export function createBetterAuth({ databaseUrl, secret, baseURL, poolMax = 10, l
   // An idle client that loses its connection (e.g. the test database is dropped) must not crash the process.
   pool.on("error", () => {});
   const mails = [];
-  const auth = betterAuth(betterAuthOptions({ database: pool, secret, baseURL, mails, logger }));
+  const auth = betterAuth(betterAuthOptions({ database: pool, secret, baseURL, mails, logger, overrides }));
   Object.defineProperties(auth, {
     mails: { value: mails, enumerable: false },
     pool: { value: pool, enumerable: false },
@@ -91,7 +95,7 @@ export function createBetterAuth({ databaseUrl, secret, baseURL, poolMax = 10, l
  * actually bound unless `baseURL` is given. With `captureLogs`, Better Auth's log lines are kept
  * in memory (see logs()) instead of printed. Returns { url, port, auth, mails, logs, close }.
  */
-export async function startBetterAuth({ databaseUrl, secret, port = 0, host = "127.0.0.1", baseURL, poolMax = 10, captureLogs = false }) {
+export async function startBetterAuth({ databaseUrl, secret, port = 0, host = "127.0.0.1", baseURL, poolMax = 10, captureLogs = false, overrides }) {
   const lines = [];
   const logger = captureLogs
     ? {
@@ -111,7 +115,7 @@ export async function startBetterAuth({ databaseUrl, secret, port = 0, host = "1
   });
   const bound = server.address().port;
   const url = `http://${host}:${bound}`;
-  const auth = createBetterAuth({ databaseUrl, secret, baseURL: baseURL ?? url, poolMax, logger });
+  const auth = createBetterAuth({ databaseUrl, secret, baseURL: baseURL ?? url, poolMax, logger, overrides });
   handler = toNodeHandler(auth);
   let closed;
   const close = () => {

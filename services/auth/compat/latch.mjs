@@ -88,8 +88,8 @@ export async function migrate(databaseUrl) {
 }
 
 /** Starts the reference server: the real Better Auth, its log lines kept for failure reports. */
-export async function startReference({ databaseUrl, secret, port }) {
-  const s = await startBetterAuth({ databaseUrl, secret, port: port ?? 0, captureLogs: true });
+export async function startReference({ databaseUrl, secret, port, overrides }) {
+  const s = await startBetterAuth({ databaseUrl, secret, port: port ?? 0, captureLogs: true, overrides });
   return { name: "better-auth", url: s.url, close: s.close, logs: s.logs, mails: s.mails, auth: s.auth };
 }
 
@@ -97,16 +97,16 @@ export async function startReference({ databaseUrl, secret, port }) {
  * Starts the server under test on a free port: Latch (`serve`), or Better Auth with COMPAT_SELF=1.
  * Returns { name, url, close(), logs() }; logs() is the child's recent stdout+stderr.
  */
-export async function startTarget({ databaseUrl, secret, port, trustedOrigins } = {}) {
+export async function startTarget({ databaseUrl, secret, port, trustedOrigins, overrides, env } = {}) {
   if (SELF) {
-    const s = await startBetterAuth({ databaseUrl, secret, port: port ?? 0, captureLogs: true });
+    const s = await startBetterAuth({ databaseUrl, secret, port: port ?? 0, captureLogs: true, overrides });
     return { name: TARGET_NAME, url: s.url, close: s.close, logs: s.logs, mails: s.mails };
   }
-  return startLatch({ databaseUrl, secret, port, trustedOrigins });
+  return startLatch({ databaseUrl, secret, port, trustedOrigins, env });
 }
 
 /** Starts `$LATCH_AUTH_BIN serve` and waits (bounded) until GET /api/auth/ok answers 200 {"ok":true}. */
-export async function startLatch({ databaseUrl, secret, port, trustedOrigins }) {
+export async function startLatch({ databaseUrl, secret, port, trustedOrigins, env: extraEnv = {} }) {
   const bin = latchBin();
   if (!bin) throw new Error("startLatch: LATCH_AUTH_BIN is not set");
   port ??= await freePort();
@@ -120,6 +120,7 @@ export async function startLatch({ databaseUrl, secret, port, trustedOrigins }) 
     // Better Auth (node-pg) writes the zone-less timestamp columns in this process's local time
     // zone; an operator moving such a database to Latch tells it the zone the same way.
     DATABASE_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    ...extraEnv,
   };
   if (trustedOrigins) env.TRUSTED_ORIGINS = trustedOrigins;
   else delete env.TRUSTED_ORIGINS;

@@ -32,7 +32,8 @@ var (
 // value (possibly not an object) is kept for the route's validation.
 func (h *handler) decodeBody(c *gin.Context) {
 	allowed := jsonOnly
-	if c.FullPath() == h.basePath+"/sign-in/email" || c.FullPath() == h.basePath+"/sign-up/email" {
+	switch c.FullPath() {
+	case h.basePath + "/sign-in/email", h.basePath + "/sign-up/email", h.basePath + "/callback/:id":
 		allowed = jsonOrForms
 	}
 	v, err := decode(c, allowed)

@@ -31,6 +31,7 @@ func newCookieJar(secret string, secure bool) cookieJar {
 func (j cookieJar) sessionToken() string { return j.prefix + "session_token" }
 func (j cookieJar) sessionData() string  { return j.prefix + "session_data" }
 func (j cookieJar) dontRemember() string { return j.prefix + "dont_remember" }
+func (j cookieJar) state() string        { return j.prefix + "state" }
 
 // write appends one Set-Cookie in better-call's attribute order:
 // name=value; Max-Age; Path; HttpOnly; Secure; SameSite.

@@ -28,16 +28,22 @@ func newError(status int, code, message string) *apiError {
 // Errors with Better Auth's status, code and message, so its client reads
 // them as it reads Better Auth's own.
 var (
-	errUnauthorized        = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
-	errInvalidJSON         = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
-	errBodyTooLarge        = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
-	errMissingOrigin       = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
-	errInvalidOrigin       = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
-	errInvalidCallbackURL  = newError(http.StatusForbidden, "INVALID_CALLBACK_URL", "Invalid callbackURL")
-	errCrossSiteNavigation = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
-	errDeferRefresh        = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
-	errUnavailable         = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
-	errInternal            = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+	errUnauthorized              = newError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
+	errInvalidJSON               = newError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
+	errBodyTooLarge              = newError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")
+	errMissingOrigin             = newError(http.StatusForbidden, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin")
+	errInvalidOrigin             = newError(http.StatusForbidden, "INVALID_ORIGIN", "Invalid origin")
+	errInvalidCallbackURL        = newError(http.StatusForbidden, "INVALID_CALLBACK_URL", "Invalid callbackURL")
+	errCrossSiteNavigation       = newError(http.StatusForbidden, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked. This request appears to be a CSRF attack.")
+	errDeferRefresh              = newError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED", "POST method requires deferSessionRefresh to be enabled in session config")
+	errUnavailable               = newError(http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again shortly.")
+	errInvalidRedirectURL        = newError(http.StatusForbidden, "INVALID_REDIRECT_URL", "Invalid redirectURL")
+	errInvalidErrorCallbackURL   = newError(http.StatusForbidden, "INVALID_ERROR_CALLBACK_URL", "Invalid errorCallbackURL")
+	errInvalidNewUserCallbackURL = newError(http.StatusForbidden, "INVALID_NEW_USER_CALLBACK_URL", "Invalid newUserCallbackURL")
+	errIDTokenNotSupported       = newError(http.StatusNotFound, "ID_TOKEN_NOT_SUPPORTED", "id_token not supported")
+	// errEmptyNotFound is Better Auth's bare 404: no body (a disabled route).
+	errEmptyNotFound = newError(http.StatusNotFound, "", "")
+	errInternal      = newError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 )
 
 // domainErrors maps each identity rule's error to its Better Auth answer.
@@ -53,6 +59,43 @@ var domainErrors = map[error]*apiError{
 	identity.ErrSessionNotFresh:           newError(http.StatusForbidden, "SESSION_NOT_FRESH", "Session is not fresh"),
 	identity.ErrEmailCannotBeUpdated:      newError(http.StatusBadRequest, "EMAIL_CAN_NOT_BE_UPDATED", "Email can not be updated"),
 	identity.ErrNoFieldsToUpdate:          newError(http.StatusBadRequest, "", "No fields to update"),
+
+	identity.ErrVerificationEmailNotEnabled: newError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "Verification email isn't enabled"),
+	identity.ErrResetPasswordDisabled:       newError(http.StatusBadRequest, "RESET_PASSWORD_DISABLED", "Reset password isn't enabled"),
+	identity.ErrEmailMismatch:               newError(http.StatusBadRequest, "EMAIL_MISMATCH", "Email mismatch"),
+	identity.ErrEmailAlreadyVerified:        newError(http.StatusBadRequest, "EMAIL_ALREADY_VERIFIED", "Email is already verified"),
+	identity.ErrEmailNotVerified:            newError(http.StatusForbidden, "EMAIL_NOT_VERIFIED", "Email not verified"),
+	identity.ErrInvalidToken:                newError(http.StatusBadRequest, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrTokenExpired:                newError(http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired"),
+	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
+	// Not Better Auth's: it has no answer for a mail server that is down.
+	// 503 says "try again", and is given for every address alike.
+	identity.ErrOAuthIDToken:        newError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrUserEmailNotFound:   newError(http.StatusUnauthorized, "USER_EMAIL_NOT_FOUND", "User email not found"),
+	identity.ErrProviderNotFound:    newError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found"),
+	identity.ErrLastAccount:         newError(http.StatusBadRequest, "FAILED_TO_UNLINK_LAST_ACCOUNT", "You can't unlink your last account"),
+	identity.ErrAccountNotFound:     newError(http.StatusBadRequest, "ACCOUNT_NOT_FOUND", "Account not found"),
+	identity.ErrChangeEmailDisabled: newError(http.StatusBadRequest, "CHANGE_EMAIL_DISABLED", "Change email is disabled"),
+	identity.ErrEmailIsTheSame:      newError(http.StatusBadRequest, "", "Email is the same"),
+	identity.ErrNoEmailChangeFlow:   newError(http.StatusBadRequest, "", "Verification email isn't enabled"),
+	identity.ErrDeleteUserDisabled:  errEmptyNotFound,
+	identity.ErrDeleteTokenInvalid:  newError(http.StatusNotFound, "INVALID_TOKEN", "Invalid token"),
+	identity.ErrSessionExpired:      newError(http.StatusBadRequest, "SESSION_EXPIRED", "Session expired. Re-authenticate to perform this action."),
+	identity.ErrInvalidUser:         newError(http.StatusBadRequest, "INVALID_USER", "Invalid user"),
+	identity.ErrMailUnavailable:     newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
+}
+
+// verifyEmailError is verify-email's variant: Better Auth answers its token
+// problems 401 (and redirects them as ?error=CODE); nil for other errors.
+func verifyEmailError(err error) *apiError {
+	for _, target := range []error{identity.ErrInvalidToken, identity.ErrTokenExpired, identity.ErrUserNotFound, identity.ErrInvalidUser} {
+		if errors.Is(err, target) {
+			e := *domainErrors[target]
+			e.Status = http.StatusUnauthorized
+			return &e
+		}
+	}
+	return nil
 }
 
 // fail answers err in Better Auth's shape. Store outages become 503 (the
@@ -62,11 +105,14 @@ func (h *handler) fail(c *gin.Context, err error) {
 	var (
 		api     *apiError
 		invalid *validationErrors
+		linkErr *identity.OAuthLinkError
 	)
 	switch {
 	case errors.As(err, &api):
 	case errors.As(err, &invalid):
 		api = newError(http.StatusBadRequest, "VALIDATION_ERROR", invalid.Error())
+	case errors.As(err, &linkErr):
+		api = newError(http.StatusUnauthorized, "OAUTH_LINK_ERROR", linkErr.Message)
 	case errors.Is(err, context.Canceled):
 		c.Abort() // the client left; nobody reads an answer
 		return
@@ -81,6 +127,10 @@ func (h *handler) fail(c *gin.Context, err error) {
 				break
 			}
 		}
+		if errors.Is(err, identity.ErrMailUnavailable) {
+			h.log.ErrorContext(c.Request.Context(), "mail not sent", "err", err, "route", c.FullPath())
+			c.Header("Retry-After", "30")
+		}
 		if api == nil && errors.Is(err, signing.ErrNoKey) {
 			api = errUnavailable
 		}
@@ -88,6 +138,10 @@ func (h *handler) fail(c *gin.Context, err error) {
 			h.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
 			api = errInternal
 		}
+	}
+	if api == errEmptyNotFound {
+		c.AbortWithStatus(http.StatusNotFound)
+		return
 	}
 	c.AbortWithStatusJSON(api.Status, api)
 }

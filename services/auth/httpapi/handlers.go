@@ -69,10 +69,14 @@ func (h *handler) signUpEmail(c *gin.Context) {
 	}
 	user, sess, err := h.ids.SignUp(c.Request.Context(), identity.SignUpInput{
 		Name: in.name, Email: in.email, Password: in.password, Image: in.image,
-		RememberMe: in.remember, Client: clientOf(c.Request),
+		RememberMe: in.remember, Client: clientOf(c.Request), CallbackURL: in.callbackURL,
 	})
 	if err != nil {
 		h.fail(c, err)
+		return
+	}
+	if sess.Token == "" { // email verification required first: no session, token null
+		c.JSON(http.StatusOK, gin.H{"token": nil, "user": renderUser(user)})
 		return
 	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)

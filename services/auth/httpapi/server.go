@@ -38,6 +38,8 @@ type Config struct {
 	Issuer string
 	// JWKSMaxAge is the JWKS response's Cache-Control max-age.
 	JWKSMaxAge time.Duration
+	// RateLimit, when set, limits requests per client IP and path.
+	RateLimit *RateLimit
 }
 
 type handler struct {
@@ -51,6 +53,8 @@ type handler struct {
 	issuer   string
 	origin   string
 	basePath string
+	apiBase  string // the base URL with its path: where mailed links point
+	limit    *RateLimit
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -73,6 +77,8 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		issuer:   cfg.Issuer,
 		origin:   base.Scheme + "://" + base.Host,
 		basePath: strings.TrimRight(base.Path, "/"),
+		apiBase:  strings.TrimRight(base.String(), "/"),
+		limit:    cfg.RateLimit,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -88,9 +94,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	})
 
 	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
-	// better-call's order: parse the body, check the origin, validate the
+	// Better Auth limits before routing; then better-call's order: parse the body, check the origin, validate the
 	// body, then the route's own middlewares (session, form CSRF), then the handler.
-	api := r.Group(h.basePath, h.decodeBody, h.checkOrigin)
+	api := r.Group(h.basePath, h.rateLimit, h.decodeBody, h.checkOrigin)
 	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
 	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
@@ -107,6 +113,19 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/revoke-other-sessions", h.requireSession(false), h.revokeOtherSessions)
 	api.POST("/update-user", validated(h, recordShape, parseUpdateUser), h.requireSession(false), h.updateUser)
 	api.POST("/change-password", validated(h, objectShape, parseChangePassword), h.requireSession(false), h.changePassword)
+	api.POST("/send-verification-email", validated(h, objectShape, parseSendVerification), h.sendVerificationEmail)
+	api.GET("/verify-email", h.verifyEmail)
+	api.POST("/request-password-reset", validated(h, objectShape, parseRequestReset), h.requestPasswordReset)
+	api.GET("/reset-password/:token", h.resetPasswordCallback)
+	api.POST("/reset-password", validated(h, objectShape, parseResetPassword), h.resetPassword)
+	api.POST("/change-email", validated(h, objectShape, parseChangeEmail), h.requireSession(false), h.changeEmail)
+	api.POST("/delete-user", validated(h, objectShape, parseDeleteUser), h.requireSession(false), h.deleteUser)
+	api.POST("/sign-in/social", validated(h, objectShape, parseSocial), h.signInSocial)
+	api.GET("/callback/:id", h.oauthCallback)
+	api.POST("/callback/:id", h.oauthCallbackPost)
+	api.POST("/link-social", validated(h, objectShape, parseSocial), h.requireSession(false), h.linkSocial)
+	api.GET("/list-accounts", h.requireSession(false), h.listAccounts)
+	api.POST("/unlink-account", validated(h, objectShape, parseUnlink), h.requireSession(true), h.unlinkAccount)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
 	return r, nil

@@ -39,8 +39,18 @@ type Account struct {
 	ProviderID string
 	UserID     string
 	Password   *string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Tokens are a social account's grant (empty for "credential").
+	Tokens    AccountTokens
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AccountTokens are the provider tokens kept on an account row; nil: unchanged or none.
+type AccountTokens struct {
+	AccessToken, RefreshToken, IDToken *string
+	AccessTokenExpiresAt               *time.Time
+	// Scope is the granted scopes, comma-separated as Better Auth stores them.
+	Scope *string
 }
 
 // CredentialProvider is Better Auth's provider id for email and password.
@@ -79,7 +89,7 @@ func randomString(n int) string {
 	out := make([]byte, 0, n)
 	buf := make([]byte, n*2)
 	for len(out) < n {
-		_, _ = rand.Read(buf) // crypto/rand.Read never fails on supported platforms
+		readRandom(buf)
 		for _, b := range buf {
 			if int(b) < maxValid {
 				out = append(out, idAlphabet[int(b)%len(idAlphabet)])
@@ -91,3 +101,6 @@ func randomString(n int) string {
 	}
 	return string(out)
 }
+
+// readRandom fills b; crypto/rand.Read never fails on supported platforms.
+func readRandom(b []byte) { _, _ = rand.Read(b) }

@@ -54,6 +54,9 @@ type Service struct {
 	// core for ~100 ms, so more in flight than cores only adds memory and latency.
 	hashSlots chan struct{}
 	length    func(string) int
+	mail      mailFlows
+	account   AccountPolicy
+	oauth     oauthFlows
 }
 
 // NewService wires the rules to their store and hasher. length measures a
@@ -87,9 +90,15 @@ type SignUpInput struct {
 	Image      *string
 	RememberMe bool
 	Client     Client
+	// CallbackURL is where the verification link leads, when one is mailed.
+	CallbackURL string
 }
 
-// SignUp creates a user with a password and signs them in.
+// SignUp creates a user with a password and signs them in. With
+// SendOnSignUp the verification mail goes out before anything is written,
+// so a mail server outage fails the sign-up cleanly instead of leaving an
+// account whose owner never got the link. With RequireEmailVerification no
+// session is opened (the returned Session is zero).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, error) {
 	if !ValidEmail(in.Email) {
 		return User{}, Session{}, ErrInvalidEmail
@@ -99,6 +108,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 	}
 	email := NormalizeEmail(in.Email)
 	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		if s.mail.RequireEmailVerification {
+			return s.genericDuplicate(ctx, in, email)
+		}
 		return User{}, Session{}, ErrUserExists
 	} else if !errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, err
@@ -113,14 +125,40 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 		ID: NewID(), AccountID: user.ID, ProviderID: CredentialProvider, UserID: user.ID,
 		Password: &hash, CreatedAt: now, UpdatedAt: now,
 	}
+	if s.mail.mailer != nil && s.mail.SendOnSignUp {
+		if err := s.sendVerification(ctx, user, in.CallbackURL); err != nil {
+			return User{}, Session{}, err
+		}
+	}
 	if err := s.store.CreateUser(ctx, user, account); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return User{}, Session{}, ErrUserExists
 		}
 		return User{}, Session{}, err
 	}
+	if s.mail.RequireEmailVerification {
+		return user, Session{}, nil
+	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
 	return user, sess, err
+}
+
+// genericDuplicate is Better Auth's answer to a sign-up for a taken email
+// when verification is required: the same shape as a real sign-up (a
+// synthetic, unsaved user, no session), after the same password hash, so
+// the form does not reveal who has an account. The owner is not told.
+func (s *Service) genericDuplicate(ctx context.Context, in SignUpInput, email string) (User, Session, error) {
+	if _, err := s.hash(ctx, in.Password); err != nil {
+		return User{}, Session{}, err
+	}
+	if s.mail.mailer != nil && s.mail.SendOnSignUp {
+		// A new address would need the mail server now; so does this one.
+		if err := s.checkMail(ctx); err != nil {
+			return User{}, Session{}, err
+		}
+	}
+	now := s.clock()
+	return User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}, Session{}, nil
 }
 
 // SignInInput is an email and password sign-in.
@@ -158,6 +196,9 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, er
 	ok, err := s.verify(ctx, *account.Password, in.Password)
 	if err != nil || !ok {
 		return User{}, Session{}, ErrInvalidCredentials
+	}
+	if s.mail.RequireEmailVerification && !user.EmailVerified {
+		return User{}, Session{}, ErrEmailNotVerified
 	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
 	return user, sess, err

@@ -30,6 +30,30 @@ type Store interface {
 	// set, deletes every session of the user and creates replace instead, in
 	// one transaction so a failure leaves the old password and sessions.
 	ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *Session) error
+
+	// AccountByProvider finds the account a provider's subject signs in to.
+	AccountByProvider(ctx context.Context, providerID, accountID string) (Account, error)
+	CreateAccount(ctx context.Context, a Account) error
+	// UpdateAccountTokens stores fresh tokens (nil fields unchanged).
+	UpdateAccountTokens(ctx context.Context, id string, t AccountTokens, now time.Time) error
+	// Accounts lists the user's accounts, oldest first.
+	Accounts(ctx context.Context, userID string) ([]Account, error)
+	// DeleteAccount removes the user's account with this row id.
+	DeleteAccount(ctx context.Context, userID, id string) error
+
+	// DeleteUser deletes the user, their sessions and accounts, in one transaction.
+	DeleteUser(ctx context.Context, userID string) error
+
+	CreateVerification(ctx context.Context, v Verification) error
+	// Verification returns the newest row with this identifier.
+	Verification(ctx context.Context, identifier string) (Verification, error)
+	DeleteVerifications(ctx context.Context, identifier string) error
+	// ResetPassword consumes the identifier's verification rows, stores the
+	// hash on the user's credential account (creating it when the user has
+	// none) and, with revokeSessions, deletes the user's sessions, in one
+	// transaction. ErrNotFound when no row was left to consume: a concurrent
+	// reset used the token first, and nothing changes.
+	ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error
 }
 
 // UserPatch carries the profile fields a user may change.
@@ -37,7 +61,13 @@ type UserPatch struct {
 	Name     *string // nil: unchanged
 	SetImage bool    // false: image unchanged
 	Image    *string // with SetImage, nil clears the image
+	// EmailVerified, when set, marks the address verified or not.
+	EmailVerified *bool
+	// Email, when set, is the new (normalized) address; ErrConflict when taken.
+	Email *string
 }
 
 // Empty reports whether the patch changes nothing.
-func (p UserPatch) Empty() bool { return p.Name == nil && !p.SetImage }
+func (p UserPatch) Empty() bool {
+	return p.Name == nil && !p.SetImage && p.EmailVerified == nil && p.Email == nil
+}

@@ -29,10 +29,7 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a ident
 		if err := tx.Create(ptr(userRowOf(u, s.w))).Error; err != nil {
 			return err
 		}
-		return tx.Create(&accountRow{
-			ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID,
-			Password: a.Password, CreatedAt: s.w.put(a.CreatedAt), UpdatedAt: s.w.put(a.UpdatedAt),
-		}).Error
+		return tx.Create(ptr(accountRowOf(a, s.w))).Error
 	})
 	return classify("create user", err)
 }
@@ -58,6 +55,12 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		}
 		if patch.SetImage {
 			changes["image"] = patch.Image
+		}
+		if patch.Email != nil {
+			changes["email"] = *patch.Email
+		}
+		if patch.EmailVerified != nil {
+			changes["email_verified"] = *patch.EmailVerified
 		}
 		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(changes)
 		if res.Error != nil {
@@ -192,6 +195,139 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
+}
+
+func (s *IdentityStore) AccountByProvider(ctx context.Context, providerID, accountID string) (identity.Account, error) {
+	var row accountRow
+	err := s.db.WithContext(ctx).Where("provider_id = ? AND account_id = ?", providerID, accountID).
+		Order("created_at").Take(&row).Error
+	return row.domain(s.w), classify("find account", err)
+}
+
+func (s *IdentityStore) CreateAccount(ctx context.Context, a identity.Account) error {
+	return classify("create account", s.db.WithContext(ctx).Create(ptr(accountRowOf(a, s.w))).Error)
+}
+
+func (s *IdentityStore) UpdateAccountTokens(ctx context.Context, id string, t identity.AccountTokens, now time.Time) error {
+	changes := map[string]any{"updated_at": s.w.put(now)}
+	if t.AccessToken != nil {
+		changes["access_token"] = *t.AccessToken
+	}
+	if t.RefreshToken != nil {
+		changes["refresh_token"] = *t.RefreshToken
+	}
+	if t.IDToken != nil {
+		changes["id_token"] = *t.IDToken
+	}
+	if t.AccessTokenExpiresAt != nil {
+		changes["access_token_expires_at"] = s.w.put(*t.AccessTokenExpiresAt)
+	}
+	if t.Scope != nil {
+		changes["scope"] = *t.Scope
+	}
+	res := s.db.WithContext(ctx).Model(&accountRow{}).Where("id = ?", id).Updates(changes)
+	if res.Error != nil {
+		return classify("update account", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return identity.ErrNotFound
+	}
+	return nil
+}
+
+func (s *IdentityStore) Accounts(ctx context.Context, userID string) ([]identity.Account, error) {
+	var rows []accountRow
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at").Find(&rows).Error; err != nil {
+		return nil, classify("list accounts", err)
+	}
+	out := make([]identity.Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain(s.w)
+	}
+	return out, nil
+}
+
+func (s *IdentityStore) DeleteAccount(ctx context.Context, userID, id string) error {
+	res := s.db.WithContext(ctx).Where("user_id = ? AND id = ?", userID, id).Delete(&accountRow{})
+	if res.Error != nil {
+		return classify("delete account", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return identity.ErrNotFound
+	}
+	return nil
+}
+
+func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Explicit deletes: SQLite enforces the schema's ON DELETE CASCADE
+		// only with foreign keys switched on.
+		if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&accountRow{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("id = ?", userID).Delete(&userRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return classify("delete user", err)
+}
+
+func (s *IdentityStore) CreateVerification(ctx context.Context, v identity.Verification) error {
+	return classify("create verification", s.db.WithContext(ctx).Create(&verificationRow{
+		ID: v.ID, Identifier: v.Identifier, Value: v.Value, ExpiresAt: s.w.put(v.ExpiresAt),
+		CreatedAt: s.w.put(v.CreatedAt), UpdatedAt: s.w.put(v.UpdatedAt),
+	}).Error)
+}
+
+func (s *IdentityStore) Verification(ctx context.Context, identifier string) (identity.Verification, error) {
+	var row verificationRow
+	err := s.db.WithContext(ctx).Where("identifier = ?", identifier).Order("created_at DESC").Take(&row).Error
+	return row.domain(s.w), classify("find verification", err)
+}
+
+func (s *IdentityStore) DeleteVerifications(ctx context.Context, identifier string) error {
+	return classify("delete verification", s.db.WithContext(ctx).
+		Where("identifier = ?", identifier).Delete(&verificationRow{}).Error)
+}
+
+func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Deleting is the claim: of two concurrent resets with one token,
+		// only the one whose DELETE removed the row goes on.
+		res := tx.Where("identifier = ?", identifier).Delete(&verificationRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if revokeSessions {
+			if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+				return err
+			}
+		}
+		upd := tx.Model(&accountRow{}).Where("user_id = ? AND provider_id = ?", userID, identity.CredentialProvider).
+			Updates(map[string]any{"password": hash, "updated_at": s.w.put(now)})
+		if upd.Error != nil {
+			return upd.Error
+		}
+		if upd.RowsAffected > 0 {
+			return nil
+		}
+		return tx.Create(&accountRow{
+			ID: identity.NewID(), AccountID: userID, ProviderID: identity.CredentialProvider, UserID: userID,
+			Password: &hash, CreatedAt: s.w.put(now), UpdatedAt: s.w.put(now),
+		}).Error
+	})
+	return classify("reset password", err)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -117,6 +117,37 @@ func (r accountRow) domain(w wallClock) identity.Account {
 	return identity.Account{
 		ID: r.ID, AccountID: r.AccountID, ProviderID: r.ProviderID, UserID: r.UserID,
 		Password: r.Password, CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
+		Tokens: identity.AccountTokens{
+			AccessToken: r.AccessToken, RefreshToken: r.RefreshToken, IDToken: r.IDToken,
+			AccessTokenExpiresAt: w.getPtr(r.AccessTokenExpiresAt), Scope: r.Scope,
+		},
+	}
+}
+
+func accountRowOf(a identity.Account, w wallClock) accountRow {
+	return accountRow{
+		ID: a.ID, AccountID: a.AccountID, ProviderID: a.ProviderID, UserID: a.UserID, Password: a.Password,
+		AccessToken: a.Tokens.AccessToken, RefreshToken: a.Tokens.RefreshToken, IDToken: a.Tokens.IDToken,
+		AccessTokenExpiresAt: w.putPtr(a.Tokens.AccessTokenExpiresAt), Scope: a.Tokens.Scope,
+		CreatedAt: w.put(a.CreatedAt), UpdatedAt: w.put(a.UpdatedAt),
+	}
+}
+
+type verificationRow struct {
+	ID         string    `gorm:"column:id;primaryKey"`
+	Identifier string    `gorm:"column:identifier"`
+	Value      string    `gorm:"column:value"`
+	ExpiresAt  time.Time `gorm:"column:expires_at"`
+	CreatedAt  time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt  time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (verificationRow) TableName() string { return "verification" }
+
+func (r verificationRow) domain(w wallClock) identity.Verification {
+	return identity.Verification{
+		ID: r.ID, Identifier: r.Identifier, Value: r.Value,
+		ExpiresAt: w.get(r.ExpiresAt), CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
 	}
 }
 

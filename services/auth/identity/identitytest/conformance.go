@@ -29,6 +29,13 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"UpdateUserChangesOnlyPatchedFields", testUpdateUser},
 		{"ChangePasswordReplacesSessionsAtomically", testChangePassword},
 		{"TimesKeepMillisecondsInUTC", testTimes},
+		{"VerificationsReturnTheNewestRow", testVerifications},
+		{"ResetPasswordConsumesTheTokenOnce", testResetPassword},
+		{"ResetPasswordCreatesAMissingCredentialAccount", testResetCreatesCredential},
+		{"EmailVerifiedIsPatchable", testMarkVerified},
+		{"EmailChangeConflictsWithATakenAddress", testChangeEmailConflict},
+		{"DeleteUserTakesSessionsAndAccounts", testDeleteUser},
+		{"SocialAccountsRoundTripWithTheirTokens", testSocialAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,3 +331,202 @@ func testTimes(t *testing.T, s identity.Store) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func newVerification(identifier, value string, created time.Time) identity.Verification {
+	return identity.Verification{
+		ID: identity.NewID(), Identifier: identifier, Value: value,
+		ExpiresAt: created.Add(time.Hour), CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+func testVerifications(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	older := newVerification("reset-password:abc", "old", t0)
+	newer := newVerification("reset-password:abc", "new", t0.Add(time.Second))
+	other := newVerification("reset-password:xyz", "other", t0)
+	for _, v := range []identity.Verification{older, newer, other} {
+		if err := s.CreateVerification(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Verification(ctx, "reset-password:abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Value != "new" || !got.ExpiresAt.Equal(newer.ExpiresAt) {
+		t.Errorf("Verification = %+v, want the newest row %+v", got, newer)
+	}
+	if err := s.DeleteVerifications(ctx, "reset-password:abc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verification(ctx, "reset-password:abc"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Verification(ctx, "reset-password:xyz"); err != nil {
+		t.Errorf("another identifier's row went too: %v", err)
+	}
+}
+
+func testResetPassword(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "reset@example.com")
+	bystander := mustCreate(t, s, "bystander@example.com")
+	for _, uid := range []string{u.ID, u.ID, bystander.ID} {
+		if err := s.CreateSession(ctx, newSession(uid, t0.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateVerification(ctx, newVerification("reset-password:tok", u.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Minute)
+	if err := s.ResetPassword(ctx, "reset-password:tok", u.ID, "aa:bb", later, true); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CredentialAccount(ctx, u.ID)
+	if err != nil || acct.Password == nil || *acct.Password != "aa:bb" || !acct.UpdatedAt.Equal(later) {
+		t.Errorf("credential after reset = %+v, %v", acct, err)
+	}
+	if left, _ := s.ActiveSessions(ctx, u.ID, t0); len(left) != 0 {
+		t.Errorf("%d sessions survived the reset", len(left))
+	}
+	if left, _ := s.ActiveSessions(ctx, bystander.ID, t0); len(left) != 1 {
+		t.Errorf("another user's sessions changed: %d left", len(left))
+	}
+	err = s.ResetPassword(ctx, "reset-password:tok", u.ID, "cc:dd", later, false)
+	if !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("second reset with the same token = %v, want ErrNotFound", err)
+	}
+	if acct, _ := s.CredentialAccount(ctx, u.ID); *acct.Password != "aa:bb" {
+		t.Errorf("a consumed token changed the password to %q", *acct.Password)
+	}
+}
+
+func testResetCreatesCredential(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u, a := newUser("social@example.com")
+	a.ProviderID, a.AccountID, a.Password = "google", "google-sub-1", nil
+	if err := s.CreateUser(ctx, u, a); err != nil {
+		t.Fatal(err)
+	}
+	sess := newSession(u.ID, t0.Add(time.Hour))
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateVerification(ctx, newVerification("reset-password:t2", u.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, "reset-password:t2", u.ID, "ee:ff", t0, false); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CredentialAccount(ctx, u.ID)
+	if err != nil || acct.AccountID != u.ID || acct.Password == nil || *acct.Password != "ee:ff" {
+		t.Errorf("credential account = %+v, %v; want one with the new hash", acct, err)
+	}
+	if _, _, err := s.SessionByToken(ctx, sess.Token); err != nil {
+		t.Errorf("session ended although revokeSessions was off: %v", err)
+	}
+}
+
+func testMarkVerified(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "verify@example.com")
+	yes := true
+	got, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{EmailVerified: &yes}, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.EmailVerified || got.Name != u.Name || !got.UpdatedAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("after verifying: %+v", got)
+	}
+}
+
+func testChangeEmailConflict(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "old@example.com")
+	mustCreate(t, s, "taken@example.com")
+	taken := "taken@example.com"
+	if _, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Email: &taken}, t0); !errors.Is(err, identity.ErrConflict) {
+		t.Errorf("changing to a taken address: %v, want ErrConflict", err)
+	}
+	fresh := "new@example.com"
+	got, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Email: &fresh}, t0)
+	if err != nil || got.Email != fresh {
+		t.Fatalf("changing to a free address: %+v %v", got, err)
+	}
+	if _, err := s.UserByEmail(ctx, "old@example.com"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("the old address still finds a user: %v", err)
+	}
+}
+
+func testDeleteUser(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "gone@example.com")
+	keep := mustCreate(t, s, "stays@example.com")
+	for _, uid := range []string{u.ID, keep.ID} {
+		if err := s.CreateSession(ctx, newSession(uid, t0.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("user still there: %v", err)
+	}
+	if _, err := s.CredentialAccount(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("account still there: %v", err)
+	}
+	if left, _ := s.ActiveSessions(ctx, u.ID, t0); len(left) != 0 {
+		t.Errorf("%d sessions left", len(left))
+	}
+	if left, _ := s.ActiveSessions(ctx, keep.ID, t0); len(left) != 1 {
+		t.Errorf("another user's sessions changed: %d", len(left))
+	}
+	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("deleting twice: %v, want ErrNotFound", err)
+	}
+}
+
+func testSocialAccounts(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	u := mustCreate(t, s, "social@example.com")
+	access, scope := "ya29.a", "openid,email"
+	exp := t0.Add(time.Hour)
+	a := identity.Account{
+		ID: identity.NewID(), AccountID: "sub-1", ProviderID: "google", UserID: u.ID, CreatedAt: t0.Add(time.Second), UpdatedAt: t0,
+		Tokens: identity.AccountTokens{AccessToken: &access, AccessTokenExpiresAt: &exp, Scope: &scope},
+	}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AccountByProvider(ctx, "google", "sub-1")
+	if err != nil || got.UserID != u.ID || *got.Tokens.AccessToken != access || !got.Tokens.AccessTokenExpiresAt.Equal(exp) || *got.Tokens.Scope != scope {
+		t.Fatalf("AccountByProvider = %+v, %v", got, err)
+	}
+	if _, err := s.AccountByProvider(ctx, "google", "sub-2"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("unknown subject: %v", err)
+	}
+	fresh := "ya29.b"
+	if err := s.UpdateAccountTokens(ctx, a.ID, identity.AccountTokens{AccessToken: &fresh}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AccountByProvider(ctx, "google", "sub-1")
+	if *got.Tokens.AccessToken != fresh || *got.Tokens.Scope != scope {
+		t.Errorf("after update: %+v (scope must stay)", got.Tokens)
+	}
+	all, err := s.Accounts(ctx, u.ID)
+	if err != nil || len(all) != 2 || all[0].ProviderID != identity.CredentialProvider || all[1].ProviderID != "google" {
+		t.Fatalf("Accounts = %+v, %v", all, err)
+	}
+	other := mustCreate(t, s, "other@example.com")
+	if err := s.DeleteAccount(ctx, other.ID, a.ID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("deleting another user's account: %v", err)
+	}
+	if err := s.DeleteAccount(ctx, u.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Accounts(ctx, u.ID); len(all) != 1 {
+		t.Errorf("%d accounts after delete", len(all))
+	}
+}
