@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -141,8 +142,20 @@ func loggedUser(c *gin.Context) (string, bool) {
 	return s, ok
 }
 
+// drainFactor bounds, as a multiple of the body limit, how much of a refused
+// body is read so that the client receives the 413.
+const drainFactor = 4
+
 func (h *handler) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > h.maxBody {
+		// Read (and drop) a moderately oversized body before answering: a
+		// server that answers and closes while the client is still sending
+		// makes the kernel reset the connection, and the client sees a
+		// network error instead of the 413. Beyond the bound, the
+		// connection is closed after the answer.
+		if c.Request.ContentLength <= drainFactor*h.maxBody {
+			_, _ = io.Copy(io.Discard, io.LimitReader(c.Request.Body, c.Request.ContentLength))
+		}
 		h.fail(c, errBodyTooLarge)
 		return
 	}
