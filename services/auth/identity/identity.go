@@ -84,15 +84,19 @@ const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 // uniformly like Better Auth's generateId, so ids from either look alike.
 func NewID() string { return randomString(32) }
 
-func randomString(n int) string {
-	const maxValid = 256 / len(idAlphabet) * len(idAlphabet) // 248: reject the bias tail
+func randomString(n int) string { return randomFrom(idAlphabet, n) }
+
+// randomFrom draws n characters uniformly from alphabet (at most 256 of
+// them), rejecting the bytes that would bias the draw.
+func randomFrom(alphabet string, n int) string {
+	maxValid := 256 / len(alphabet) * len(alphabet)
 	out := make([]byte, 0, n)
 	buf := make([]byte, n*2)
 	for len(out) < n {
 		readRandom(buf)
 		for _, b := range buf {
 			if int(b) < maxValid {
-				out = append(out, idAlphabet[int(b)%len(idAlphabet)])
+				out = append(out, alphabet[int(b)%len(alphabet)])
 				if len(out) == n {
 					break
 				}

@@ -444,21 +444,3 @@ func (s *Service) HasProvider(provider string) bool {
 	_, ok := s.oauth.providers[provider]
 	return ok
 }
-
-func randomFrom(alphabet string, n int) string {
-	maxValid := 256 / len(alphabet) * len(alphabet)
-	out := make([]byte, 0, n)
-	buf := make([]byte, n*2)
-	for len(out) < n {
-		readRandom(buf)
-		for _, b := range buf {
-			if int(b) < maxValid {
-				out = append(out, alphabet[int(b)%len(alphabet)])
-				if len(out) == n {
-					break
-				}
-			}
-		}
-	}
-	return string(out)
-}

@@ -75,12 +75,7 @@ func (s *Store) read(ctx context.Context, sql string, args []any, scan func(rowS
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return each(rows, scan)
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -91,6 +86,17 @@ func (s *Store) read(ctx context.Context, sql string, args []any, scan func(rowS
 		return err
 	}
 	defer rows.Close()
+	return each(rows, scan)
+}
+
+// resultRows is what pgx.Rows and *sql.Rows have in common.
+type resultRows interface {
+	rowScanner
+	Next() bool
+	Err() error
+}
+
+func each(rows resultRows, scan func(rowScanner) error) error {
 	for rows.Next() {
 		if err := scan(rows); err != nil {
 			return err
