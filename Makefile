@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
-MODULES := pkg services/auth services/tasks
+MODULES := pkg services/auth services/tasks services/gateway
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
@@ -24,6 +24,7 @@ build:
 	@mkdir -p $(BIN)
 	cd services/auth && $(GO) build -o $(BIN)/auth .
 	cd services/tasks && $(GO) build -o $(BIN)/tasks .
+	cd services/gateway && $(GO) build -o $(BIN)/gateway .
 
 ## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
 test: check-services test-go test-compat
