@@ -187,6 +187,7 @@ async function saveTask(e) {
 async function signIn(e) {
   e.preventDefault();
   formError('sign-in-error');
+  banner('');
   const email = $('si-email').value.trim();
   const password = $('si-password').value;
   if (!email || !password) { formError('sign-in-error', new Error('Enter your email and password.')); return; }
@@ -198,6 +199,7 @@ async function signIn(e) {
 async function signUp(e) {
   e.preventDefault();
   formError('sign-up-error');
+  banner('');
   const name = $('su-name').value.trim();
   const email = $('su-email').value.trim();
   const password = $('su-password').value;
@@ -211,6 +213,7 @@ async function signOut() {
   await busy($('sign-out'), async () => {
     try { await auth.signOut(); } catch (err) { if (err.status !== 401) { handle(err); return; } }
     $('task-list').replaceChildren();
+    $('filters').reset(); // the next person starts from the full list
     $('si-password').value = '';
     showSignIn();
     banner('You are signed out.', 'info');
