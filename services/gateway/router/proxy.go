@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/latchid/latch/pkg/httplog"
@@ -43,7 +44,8 @@ func newProxy(name string, target *url.URL, transport http.RoundTripper, fail er
 				pr.Out.Header.Set(httplog.Header, id)
 			}
 		},
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: copyBuffers,
 		ModifyResponse: func(resp *http.Response) error {
 			// The gateway already answers with the request id; the
 			// upstream's echo of the same id would make it appear twice.
@@ -67,6 +69,15 @@ func newProxy(name string, target *url.URL, transport http.RoundTripper, fail er
 		},
 	}
 }
+
+// copyBuffers reuses the 32 KiB buffers responses are copied through, which
+// httputil would otherwise allocate per request.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 func isTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
