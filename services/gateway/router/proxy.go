@@ -26,6 +26,7 @@ func NewTransport(timeout time.Duration) *http.Transport {
 	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ResponseHeaderTimeout = timeout
+	t.DisableCompression = true // bodies pass as the upstream encoded them
 	return t
 }
 
