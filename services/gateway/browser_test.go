@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -140,6 +141,16 @@ func TestBrowser(t *testing.T) {
 	b.waitTitles("Bob's only task")
 	b.poll("no horizontal scrolling at phone width", `document.documentElement.scrollWidth <= 390`)
 	b.shot("06-bob-phone")
+
+	// The network goes away: the page says so instead of failing silently.
+	b.run("go offline", network.Enable(), network.EmulateNetworkConditions(true, 0, -1, -1))
+	b.choose("#f-status", "completed")
+	b.waitText("#banner", "Cannot reach the server")
+	b.shot("06b-offline")
+	b.run("back online", network.EmulateNetworkConditions(false, 0, -1, -1))
+	b.choose("#f-status", "all")
+	b.waitTitles("Bob's only task")
+	b.poll("the banner clears", `document.querySelector('#banner').hidden`)
 	b.run("sign out bob", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
 
 	// Ann signs back in with the keyboard alone and finds her tasks.
