@@ -158,3 +158,43 @@ func TestThroughTheRealServices(t *testing.T) {
 		t.Fatalf("the signed-out cookie = %d %s", status, body)
 	}
 }
+
+// TestRevokedSessionBound: a session ended without the gateway seeing it
+// (revoke-sessions) reaches tasks until its cached token's exp minus
+// exchange.Margin, and not after: the documented bound, with a 35 s token.
+func TestRevokedSessionBound(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, "JWT_EXPIRATION=35s")
+	cat := newBrowserLike(t, s.URL)
+	cat.signUp("Cat", "cat@example.com")
+	if status, body, _ := cat.do("GET", "/api/tasks", "", nil); status != 200 {
+		t.Fatalf("list = %d %s", status, body)
+	}
+	cached := time.Now() // the token is now cached for 35 s - Margin = 5 s at most
+	// The browser keeps its cookie while Cat revokes every session (as from
+	// another device; the gateway evicts only on sign-out).
+	browser := newBrowserLike(t, s.URL)
+	keep := map[string]string{"Cookie": cat.sessionCookie()}
+	if status, body, _ := cat.do("POST", "/api/auth/revoke-sessions", "{}", nil); status != 200 {
+		t.Fatalf("revoke-sessions = %d %s", status, body)
+	}
+	if time.Since(cached) < 4*time.Second {
+		if status, _, _ := browser.do("GET", "/api/tasks", "", keep); status != 200 {
+			t.Fatalf("within the bound the cached token was not used (%d): the test no longer shows the bound", status)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, body, _ := browser.do("GET", "/api/tasks", "", keep)
+		if status == 401 {
+			if waited := time.Since(cached); waited > 7*time.Second {
+				t.Fatalf("the revoked session reached tasks for %v, longer than the token's exp - Margin", waited)
+			}
+			return
+		}
+		if status != 200 || time.Now().After(deadline) {
+			t.Fatalf("after revocation = %d %s", status, body)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -100,7 +100,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func startStack(t *testing.T) *stack {
+// startStack starts the system; authEnv adds to the auth service's environment.
+func startStack(t *testing.T, authEnv ...string) *stack {
 	t.Helper()
 	authBin, tasksBin := buildServices(t)
 	gwLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,8 +126,8 @@ func startStack(t *testing.T) *stack {
 		}
 		t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	}
-	start(authBin, s.authLog, "DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+public, fmt.Sprintf("PORT=%d", authPort),
-		"BETTER_AUTH_SECRET=gateway-test-secret-0123456789abcdefghijklmnop", "LOG_LEVEL=info")
+	start(authBin, s.authLog, append([]string{"DATABASE_URL=" + testdb.New(t), "BETTER_AUTH_URL=" + public, fmt.Sprintf("PORT=%d", authPort),
+		"BETTER_AUTH_SECRET=gateway-test-secret-0123456789abcdefghijklmnop", "LOG_LEVEL=info"}, authEnv...)...)
 	waitReady(t, authURL+"/api/auth/ok", s.authLog)
 	tasksLog := &syncBuffer{}
 	start(tasksBin, tasksLog, "DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+public,
