@@ -54,6 +54,9 @@ function setMode(next) {
 }
 
 function showSignIn() {
+  // Nothing of the last person's list stays in the page.
+  $('task-list').replaceChildren();
+  $('count').textContent = '';
   show('auth');
   document.title = 'Sign in · Latch tasks';
   setMode('sign-in');
@@ -212,7 +215,6 @@ async function signUp(e) {
 async function signOut() {
   await busy($('sign-out'), async () => {
     try { await auth.signOut(); } catch (err) { if (err.status !== 401) { handle(err); return; } }
-    $('task-list').replaceChildren();
     $('filters').reset(); // the next person starts from the full list
     $('si-password').value = '';
     showSignIn();
