@@ -2,23 +2,25 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
-MODULES := pkg proto services/auth services/tasks
+MODULES := pkg proto services/auth services/tasks services/gateway
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks lint clean proto bench-grpc
+.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks bench-gateway bench-grpc lint clean proto
 
 ## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
+# Auth's public base URL is the gateway's origin: its cookies, trusted origin and the JWTs' iss/aud are
+# http://localhost:3000, where the browser is; tasks checks that iss/aud and reads the JWKS from auth directly.
 run: build
-	@echo "auth:  http://localhost:3001/api/auth/ok"
-	@echo "tasks: http://localhost:8000/api/tasks (Bearer JWT from /api/auth/token)"
-	@echo "tasks gRPC: localhost:9000 (bin/taskctl)"
-	@echo "data:  ./.data   (Ctrl-C stops both)"
+	@echo "open:  http://localhost:3000   (gateway: web UI, /api/auth/* and /api/tasks*)"
+	@echo "auth:  http://localhost:3001/api/auth/ok   tasks: http://localhost:8000/api/tasks   tasks gRPC: localhost:9000 (bin/taskctl)"
+	@echo "data:  ./.data   (Ctrl-C stops all three)"
 	@echo "mail:  ./.data/outbox.jsonl   (verification and password-reset mails, one JSON object per line)"
 	@trap 'kill 0' INT TERM EXIT; \
-	PORT=3001 SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} $(BIN)/auth serve & \
-	PORT=8000 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3001} $(BIN)/tasks serve & \
+	PORT=3001 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} $(BIN)/auth serve & \
+	PORT=8000 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} JWKS_URL=$${JWKS_URL:-http://localhost:3001/api/auth/jwks} $(BIN)/tasks serve & \
+	PORT=3000 AUTH_URL=http://localhost:3001 TASKS_URL=http://localhost:8000 $(BIN)/gateway serve & \
 	wait
 
 ## build: build every service binary into ./bin
@@ -27,6 +29,7 @@ build:
 	cd services/auth && $(GO) build -o $(BIN)/auth .
 	cd services/tasks && $(GO) build -o $(BIN)/tasks .
 	cd services/tasks && $(GO) build -o $(BIN)/taskctl ./cmd/taskctl
+	cd services/gateway && $(GO) build -o $(BIN)/gateway .
 
 ## test: every module's tests against the real PostgreSQL and Redis, then the Better Auth compatibility suite
 test: check-services test-go test-compat
@@ -44,7 +47,7 @@ test-compat: build
 	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
 
 ## bench: performance figures, side by side with Better Auth (see README)
-bench: bench-auth bench-tasks bench-grpc
+bench: bench-auth bench-tasks bench-gateway bench-grpc
 
 bench-auth: build
 	cd bench/auth && ./run
@@ -59,6 +62,9 @@ bench-grpc:
 ## proto: regenerate proto/'s Go code (protoc from apt's protobuf-compiler; plugins pinned in proto/go.mod)
 proto:
 	proto/generate
+
+bench-gateway: build
+	cd bench/gateway && ./run
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,0 +1,251 @@
+// Package exchange turns a browser's session cookie into the user's JWT for
+// services that only accept Bearer tokens. Tokens are fetched from the auth
+// service's /api/auth/token, cached per session until shortly before they
+// expire, and shared between gateway replicas through Redis when it is set.
+//
+// Revocation bound: a session signed out through the gateway is evicted at
+// once (here and in Redis). A session revoked any other way (revoke-session,
+// change-password, expiry, another replica without Redis) keeps its cached
+// token until that token's exp minus Margin, i.e. at most the auth service's
+// JWT_EXPIRATION (15 min by default) - no longer than anyone holding the same
+// JWT could use it anyway. With Redis, a replica's in-process copy lives at
+// most LocalTTL, so an eviction reaches every replica within LocalTTL.
+package exchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/latchid/latch/pkg/httplog"
+)
+
+// ErrUnauthenticated means auth does not know the session (signed out,
+// expired, revoked or forged cookie).
+var ErrUnauthenticated = errors.New("session is not valid")
+
+// ErrAuthUnavailable means the auth service could not be asked.
+var ErrAuthUnavailable = errors.New("auth service unavailable")
+
+// ErrAuthTimeout means the auth service did not answer in time.
+var ErrAuthTimeout = errors.New("auth service timed out")
+
+const (
+	// Margin is how long before exp a cached token is no longer handed out,
+	// so a token never expires between the gateway and the tasks service.
+	Margin = 30 * time.Second
+	// LocalTTL bounds the in-process copy when Redis is the shared cache.
+	LocalTTL = 5 * time.Second
+	// fetchTimeout bounds one call to auth, shared by every waiting request.
+	fetchTimeout = 10 * time.Second
+	redisPrefix  = "latch:gateway:token:"
+)
+
+// Config wires an Exchanger.
+type Config struct {
+	TokenURL  string       // e.g. http://auth:3001/api/auth/token
+	Client    *http.Client // with upstream timeouts
+	CacheSize int          // sessions kept in process
+	Redis     *redis.Client
+	Logger    *slog.Logger
+	Now       func() time.Time // tests
+}
+
+// Exchanger hands out a session's JWT.
+type Exchanger struct {
+	cfg   Config
+	local *lru.Cache[string, entry]
+	group singleflight.Group
+}
+
+type entry struct {
+	token string
+	until time.Time
+}
+
+// New returns an Exchanger.
+func New(cfg Config) (*Exchanger, error) {
+	if cfg.TokenURL == "" || cfg.Client == nil || cfg.Logger == nil {
+		return nil, errors.New("exchange: TokenURL, Client and Logger are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	local, err := lru.New[string, entry](cfg.CacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("exchange: %w", err)
+	}
+	return &Exchanger{cfg: cfg, local: local}, nil
+}
+
+// Key names a session in the caches: a hash of its cookie, never the
+// cookie itself, so neither memory dumps nor Redis hold usable cookies.
+func Key(sessionCookie string) string {
+	sum := sha256.Sum256([]byte(sessionCookie))
+	return hex.EncodeToString(sum[:])
+}
+
+// Token returns a JWT for the session whose cookie is sessionCookie.
+// cookieHeader is the request's whole Cookie header, sent to auth as is.
+func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader string) (string, error) {
+	key := Key(sessionCookie)
+	now := x.cfg.Now()
+	if e, ok := x.local.Get(key); ok && now.Before(e.until) {
+		return e.token, nil
+	}
+	v, err, _ := x.group.Do(key, func() (any, error) {
+		// Detached from the first caller: its cancellation must not fail
+		// the others waiting on the same call.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		defer cancel()
+		if e, ok := x.fromRedis(ctx, key); ok {
+			x.local.Add(key, e)
+			return e.token, nil
+		}
+		e, err := x.fetch(ctx, cookieHeader)
+		if err != nil {
+			return "", err
+		}
+		if e.until.After(x.cfg.Now()) {
+			x.toRedis(ctx, key, e)
+			if x.cfg.Redis != nil {
+				e.until = minTime(e.until, x.cfg.Now().Add(LocalTTL))
+			}
+			x.local.Add(key, e)
+		}
+		return e.token, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// Evict forgets the session's token (sign-out).
+func (x *Exchanger) Evict(ctx context.Context, sessionCookie string) {
+	key := Key(sessionCookie)
+	x.local.Remove(key)
+	if x.cfg.Redis != nil {
+		if err := x.cfg.Redis.Del(ctx, redisPrefix+key).Err(); err != nil {
+			x.cfg.Logger.WarnContext(ctx, "token cache: evict from redis", "err", err)
+		}
+	}
+}
+
+func (x *Exchanger) fetch(ctx context.Context, cookieHeader string) (entry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, x.cfg.TokenURL, nil)
+	if err != nil {
+		return entry{}, fmt.Errorf("%w: %v", ErrAuthUnavailable, err)
+	}
+	req.Header.Set("Cookie", cookieHeader)
+	req.Header.Set("Accept", "application/json")
+	if id := httplog.RequestID(ctx); id != "" {
+		req.Header.Set(httplog.Header, id)
+	}
+	resp, err := x.cfg.Client.Do(req)
+	if err != nil {
+		if isTimeout(err) {
+			return entry{}, fmt.Errorf("%w: %v", ErrAuthTimeout, err)
+		}
+		return entry{}, fmt.Errorf("%w: %v", ErrAuthUnavailable, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return entry{}, ErrUnauthenticated
+	case resp.StatusCode != http.StatusOK:
+		return entry{}, fmt.Errorf("%w: /token answered %d", ErrAuthUnavailable, resp.StatusCode)
+	}
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err != nil || body.Token == "" {
+		return entry{}, fmt.Errorf("%w: /token answered without a token", ErrAuthUnavailable)
+	}
+	exp, ok := expiry(body.Token)
+	if !ok {
+		return entry{token: body.Token}, nil // usable once, not cacheable
+	}
+	return entry{token: body.Token, until: exp.Add(-Margin)}, nil
+}
+
+func (x *Exchanger) fromRedis(ctx context.Context, key string) (entry, bool) {
+	if x.cfg.Redis == nil {
+		return entry{}, false
+	}
+	tok, err := x.cfg.Redis.Get(ctx, redisPrefix+key).Result()
+	if err != nil {
+		if !errors.Is(err, redis.Nil) {
+			x.cfg.Logger.WarnContext(ctx, "token cache: read from redis", "err", err)
+		}
+		return entry{}, false
+	}
+	exp, ok := expiry(tok)
+	if !ok {
+		return entry{}, false
+	}
+	until := minTime(exp.Add(-Margin), x.cfg.Now().Add(LocalTTL))
+	if !until.After(x.cfg.Now()) {
+		return entry{}, false
+	}
+	return entry{token: tok, until: until}, true
+}
+
+func (x *Exchanger) toRedis(ctx context.Context, key string, e entry) {
+	if x.cfg.Redis == nil {
+		return
+	}
+	ttl := e.until.Sub(x.cfg.Now())
+	if err := x.cfg.Redis.Set(ctx, redisPrefix+key, e.token, ttl).Err(); err != nil {
+		x.cfg.Logger.WarnContext(ctx, "token cache: write to redis", "err", err)
+	}
+}
+
+// expiry reads a JWT's exp without verifying it: the gateway only decides
+// how long to keep a token auth just gave it; the tasks service verifies.
+func expiry(jwt string) (time.Time, bool) {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(raw, &claims) != nil || claims.Exp == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(claims.Exp, 0), true
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

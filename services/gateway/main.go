@@ -1,0 +1,113 @@
+// Command gateway is the one origin a browser sees: it serves the web UI,
+// forwards /api/auth/* to the auth service and /api/tasks* to the tasks
+// service, and swaps the session cookie for a JWT on the way to tasks, so
+// no JWT ever reaches JavaScript.
+//
+//	gateway serve   serve on PORT (default 3000)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/services/gateway/exchange"
+	"github.com/latchid/latch/services/gateway/router"
+	"github.com/latchid/latch/services/gateway/web"
+)
+
+const usage = `usage: gateway <command>
+
+commands:
+  serve     serve the web UI and the APIs on PORT (default 3000)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("unknown command")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w %q", errUsage, cmd)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "gateway")
+	log.Info("starting", "config", cfg)
+	a, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+}
+
+// app is the wired gateway.
+type app struct {
+	redis   *redis.Client
+	handler http.Handler
+}
+
+func newApp(cfg Config, log *slog.Logger) (*app, error) {
+	a := &app{}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opts)
+	}
+	transport := router.NewTransport(cfg.UpstreamTimeout)
+	tokens, err := exchange.New(exchange.Config{
+		TokenURL:  cfg.AuthURL.JoinPath("/api/auth/token").String(),
+		Client:    &http.Client{Transport: transport, Timeout: cfg.UpstreamTimeout},
+		CacheSize: cfg.TokenCacheSize,
+		Redis:     a.redis,
+		Logger:    log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.handler = router.New(router.Config{
+		AuthURL:         cfg.AuthURL,
+		TasksURL:        cfg.TasksURL,
+		FrontendOrigins: cfg.FrontendOrigins,
+		Transport:       transport,
+	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)
+	return a, nil
+}
+
+func (a *app) Close() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+}

@@ -1,0 +1,203 @@
+// Package router is the gateway's HTTP surface: which path goes where, the
+// session-cookie-to-JWT swap and CSRF check in front of the tasks service,
+// and the mapping of the gateway's own errors to HTTP.
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/services/gateway/exchange"
+)
+
+// Tokens swaps a session cookie for a JWT, and forgets it on sign-out.
+type Tokens interface {
+	Token(ctx context.Context, sessionCookie, cookieHeader string) (string, error)
+	Evict(ctx context.Context, sessionCookie string)
+}
+
+// Config says where the upstreams are and which other origins may use the
+// tasks API with cookies.
+type Config struct {
+	AuthURL  *url.URL
+	TasksURL *url.URL
+	// FrontendOrigins are trusted besides the gateway's own origin (a dev
+	// server, or the public https origin when TLS ends in front of the gateway).
+	FrontendOrigins []string
+	Transport       http.RoundTripper
+}
+
+// sessionCookieNames are Better Auth's session cookie, plain and on https.
+var sessionCookieNames = []string{"better-auth.session_token", "__Secure-better-auth.session_token"}
+
+type handler struct {
+	tokens  Tokens
+	auth    http.Handler
+	tasks   http.Handler
+	trusted map[string]bool
+	log     *slog.Logger
+}
+
+// New returns the gateway's handler; ui serves everything that is not an API.
+func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Handler {
+	h := &handler{
+		tokens:  tokens,
+		auth:    newProxy("auth", cfg.AuthURL, cfg.Transport, authError, log),
+		tasks:   newProxy("tasks", cfg.TasksURL, cfg.Transport, tasksError, log),
+		trusted: map[string]bool{},
+		log:     log,
+	}
+	for _, o := range cfg.FrontendOrigins {
+		h.trusted[normalizeOrigin(o)] = true
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false // paths go upstream exactly as sent
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = false
+	r.ContextWithFallback = true
+	_ = r.SetTrustedProxies(nil)
+	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil))
+
+	r.Any("/api/auth/*path", h.forwardAuth)
+	r.Any("/.well-known/*path", h.forwardAuth)
+	r.Any("/api/tasks", h.forwardTasks)
+	r.Any("/api/tasks/*path", h.forwardTasks)
+	r.NoRoute(func(c *gin.Context) {
+		c.Status(http.StatusOK) // gin presets 404 for NoRoute; the UI decides
+		ui.ServeHTTP(c.Writer, c.Request)
+	})
+	return r
+}
+
+func (h *handler) forwardAuth(c *gin.Context) {
+	if c.Request.Method == http.MethodPost && c.Request.URL.Path == "/api/auth/sign-out" {
+		h.signOut(c)
+		return
+	}
+	h.auth.ServeHTTP(c.Writer, c.Request)
+}
+
+// signOut evicts the session's cached JWT before and after auth ends the
+// session, so a token fetched by a request racing the sign-out is dropped too.
+func (h *handler) signOut(c *gin.Context) {
+	cookie, ok := sessionCookie(c.Request)
+	if ok {
+		h.tokens.Evict(c.Request.Context(), cookie)
+	}
+	h.auth.ServeHTTP(c.Writer, c.Request)
+	if ok {
+		h.tokens.Evict(c.Request.Context(), cookie)
+	}
+}
+
+// forwardTasks sends a request to the tasks service. A request with an
+// Authorization header passes untouched; one with only the session cookie
+// gets the user's JWT. The tasks service never sees cookies.
+func (h *handler) forwardTasks(c *gin.Context) {
+	r := c.Request
+	cookie, hasSession := sessionCookie(r)
+	if r.Header.Get("Authorization") == "" && hasSession {
+		if stateChanging(r.Method) && !h.trustedOrigin(r) {
+			tasksError(c.Writer, http.StatusForbidden, "Cross-site request refused: the Origin is not this site")
+			c.Abort()
+			return
+		}
+		token, err := h.tokens.Token(r.Context(), cookie, r.Header.Get("Cookie"))
+		if err != nil {
+			h.failExchange(c, err)
+			return
+		}
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	r.Header.Del("Cookie")
+	h.tasks.ServeHTTP(c.Writer, r)
+}
+
+// failExchange maps token exchange errors to HTTP, in the tasks API's shape.
+func (h *handler) failExchange(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, exchange.ErrUnauthenticated):
+		c.Writer.Header().Set("WWW-Authenticate", "Bearer")
+		tasksError(c.Writer, http.StatusUnauthorized, "Not authenticated")
+	case errors.Is(err, exchange.ErrAuthTimeout):
+		h.log.WarnContext(c.Request.Context(), "token exchange timed out", "err", err)
+		tasksError(c.Writer, http.StatusGatewayTimeout, "The auth service did not answer in time")
+	default:
+		h.log.WarnContext(c.Request.Context(), "token exchange failed", "err", err)
+		tasksError(c.Writer, http.StatusBadGateway, "The auth service is unavailable")
+	}
+	c.Abort()
+}
+
+// trustedOrigin is Better Auth's CSRF rule applied to the tasks API: the
+// Origin (or, without one, the Referer's origin) must be this gateway's own
+// origin or a FRONTEND_URL origin.
+func (h *handler) trustedOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Scheme != "" && ref.Host != "" {
+			origin = ref.Scheme + "://" + ref.Host
+		}
+	}
+	if origin == "" || origin == "null" {
+		return false
+	}
+	origin = normalizeOrigin(origin)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return origin == scheme+"://"+strings.ToLower(r.Host) || h.trusted[origin]
+}
+
+func sessionCookie(r *http.Request) (string, bool) {
+	for _, name := range sessionCookieNames {
+		if c, err := r.Cookie(name); err == nil && c.Value != "" {
+			return c.Name + "=" + c.Value, true
+		}
+	}
+	return "", false
+}
+
+func stateChanging(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+func normalizeOrigin(o string) string {
+	return strings.ToLower(strings.TrimRight(strings.TrimSpace(o), "/"))
+}
+
+// tasksError is the tasks service's FastAPI-style error.
+func tasksError(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, map[string]string{"detail": detail})
+}
+
+// authError is Better Auth's error shape.
+func authError(w http.ResponseWriter, status int, msg string) {
+	code := "BAD_GATEWAY"
+	if status == http.StatusGatewayTimeout {
+		code = "GATEWAY_TIMEOUT"
+	}
+	writeJSON(w, status, map[string]string{"code": code, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
