@@ -127,11 +127,12 @@ func startStack(t *testing.T, authEnv ...string) *stack {
 		t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	}
 	start(authBin, s.authLog, append([]string{"DATABASE_URL=" + testdb.New(t), "BETTER_AUTH_URL=" + public, fmt.Sprintf("PORT=%d", authPort),
-		"BETTER_AUTH_SECRET=gateway-test-secret-0123456789abcdefghijklmnop", "LOG_LEVEL=info"}, authEnv...)...)
+		"BETTER_AUTH_SECRET=gateway-test-secret-0123456789abcdefghijklmnop", "LOG_LEVEL=info", "LATCH_DATA_DIR=" + t.TempDir()}, authEnv...)...)
 	waitReady(t, authURL+"/api/auth/ok", s.authLog)
 	tasksLog := &syncBuffer{}
 	start(tasksBin, tasksLog, "DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+public,
-		"JWKS_URL="+authURL+"/api/auth/jwks", fmt.Sprintf("PORT=%d", tasksPort), "LOG_LEVEL=warn")
+		"JWKS_URL="+authURL+"/api/auth/jwks", fmt.Sprintf("PORT=%d", tasksPort), fmt.Sprintf("GRPC_PORT=%d", freePort(t)),
+		"LOG_LEVEL=warn", "LATCH_DATA_DIR="+t.TempDir())
 	waitReady(t, tasksURL+"/api/tasks", tasksLog, http.StatusUnauthorized)
 
 	cfg, err := loadConfig(func(k string) string {
