@@ -21,6 +21,7 @@ import (
 	"time"
 	_ "time/tzdata" // DATABASE_TIMEZONE must resolve in minimal container images too
 
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/httpapi"
@@ -104,6 +105,7 @@ type app struct {
 	db      *sqldb.DB
 	ids     *identity.Service
 	issuer  *signing.Issuer
+	obs     *observe.Observer
 	handler http.Handler
 }
 
@@ -118,8 +120,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
-	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	obs := observe.New("auth", log)
+	obs.WatchDB("auth", sqlDB)
+	metrics := newAuthMetrics(obs)
+	ids := identity.NewService(countingStore{sqlstore.NewIdentityStore(db, cfg.DatabaseZone), metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
+	issuer, err := signing.NewIssuer(countingKeyStore{sqlstore.NewKeyStore(db, cfg.DatabaseZone), metrics}, cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
@@ -131,12 +141,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-	}, ids, issuer, log)
+	}, ids, countingIssuer{issuer, metrics}, log)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &app{db: db, ids: ids, issuer: issuer, handler: handler}, nil
+	obs.Registerer().MustRegister(newKeysCollector(issuer))
+	// Ready once a key can be published: the JWKS is what every resource server needs from us.
+	obs.Require("signing_keys", func(ctx context.Context) error { _, err := issuer.JWKS(ctx); return err })
+	return &app{db: db, ids: ids, issuer: issuer, obs: obs, handler: obs.Wrap(handler)}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }
