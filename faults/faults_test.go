@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -100,9 +101,18 @@ func TestRedisStoppedTasksKeepsVerifying(t *testing.T) {
 
 func TestAuthStoppedTasksKeepsServingValidTokens(t *testing.T) {
 	s, _, l := steadySystem(t, options{})
+	if err := healthcheck(s.auth); err != nil {
+		t.Errorf("auth healthcheck while serving: %v", err)
+	}
 	time.Sleep(500 * time.Millisecond)
 	l.mark("auth down")
 	s.auth.stop()
+	if err := healthcheck(s.auth); err == nil {
+		t.Error("auth healthcheck passed with auth stopped")
+	}
+	if err := healthcheck(s.tasks); err != nil {
+		t.Errorf("tasks healthcheck with auth stopped: %v", err)
+	}
 	time.Sleep(3 * time.Second)
 	during := l.successesSinceMark()
 	l.stop()
@@ -163,4 +173,18 @@ func TestKeyRotationUnderLoadNo401(t *testing.T) {
 	if len(l.kids) < 2 {
 		t.Errorf("successful requests carried tokens from %d signing key(s), want the old and the new: %v", len(l.kids), l.kids)
 	}
+}
+
+// healthcheck runs `<service> healthcheck`, as a container runtime does.
+func healthcheck(svc *service) error {
+	bin := bins.auth
+	if svc.name == "tasks" {
+		bin = bins.tasks
+	}
+	cmd := exec.Command(bin, "healthcheck")
+	cmd.Env = svc.cmd.Env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 	_ "time/tzdata" // DATABASE_TIMEZONE must resolve in minimal container images too
 
+	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
@@ -38,6 +39,7 @@ commands:
   migrate       apply database migrations and exit
   keys list     list signing keys
   keys rotate   publish a new signing key; the current one stops signing after JWKS_PUBLISH_DELAY
+  healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
 func main() {
@@ -59,6 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "healthcheck" {
+		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 3001))
 	}
 	if len(args) > 1 && cmd == "keys" {
 		cmd += " " + args[1]

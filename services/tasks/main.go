@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
@@ -30,8 +31,9 @@ import (
 const usage = `usage: tasks <command>
 
 commands:
-  serve     serve the API on PORT (default 8000)
-  migrate   apply database migrations and exit
+  serve         serve the API on PORT (default 8000)
+  migrate       apply database migrations and exit
+  healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
 func main() {
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "healthcheck":
+		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 8000))
 	case "serve", "migrate":
 	default:
 		fmt.Fprint(stderr, usage)
