@@ -20,6 +20,16 @@ const Header = "X-Request-Id"
 
 type requestIDKey struct{}
 
+type routeSlotKey struct{}
+
+// TrackRoute lets a handler outside the router (metrics, wrapped around the
+// whole service) learn the route pattern that served r: Middleware fills
+// the slot, route reads it after the request ("" when nothing matched).
+func TrackRoute(r *http.Request) (tracked *http.Request, route func() string) {
+	slot := new(string)
+	return r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot)), func() string { return *slot }
+}
+
 // RequestID returns the id of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
@@ -39,6 +49,9 @@ func Middleware(log *slog.Logger, user UserFunc) gin.HandlerFunc {
 			id = newID()
 		}
 		c.Header(Header, id)
+		if slot, ok := c.Request.Context().Value(routeSlotKey{}).(*string); ok {
+			*slot = c.FullPath() // a pattern such as /api/tasks/:id, never the raw path
+		}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 		c.Next()
 		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {

@@ -20,10 +20,12 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-	_ "time/tzdata"
+	_ "time/tzdata" // DATABASE_TIMEZONE must resolve in minimal container images too
 
-	"github.com/redis/go-redis/v9" // DATABASE_TIMEZONE must resolve in minimal container images too
+	"github.com/redis/go-redis/v9"
 
+	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/clients"
@@ -47,6 +49,7 @@ commands:
   clients create --name NAME --scopes "a b"   register a service client; prints its secret once
   clients list                                list service clients
   clients revoke ID                           stop a client from getting new tokens
+  healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
 func main() {
@@ -68,6 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "healthcheck" {
+		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 3001))
 	}
 	if len(args) > 1 && (cmd == "keys" || cmd == "clients") {
 		cmd += " " + args[1]
@@ -118,6 +124,7 @@ type app struct {
 	ids     *identity.Service
 	issuer  *signing.Issuer
 	clients *clients.Service
+	obs     *observe.Observer
 	handler http.Handler
 }
 
@@ -132,7 +139,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	ids := identity.NewService(sqlstore.NewIdentityStore(db, cfg.DatabaseZone), passwordHasher{}, password.Length, cfg.Policy, nil)
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	obs := observe.New("auth", log)
+	obs.WatchDB("auth", sqlDB)
+	metrics := newAuthMetrics(obs)
+	ids := identity.NewService(countingStore{sqlstore.NewIdentityStore(db, cfg.DatabaseZone), metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
 	mailer, err := newMailer(cfg)
 	if err != nil {
 		_ = db.Close()
@@ -158,7 +173,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		providers = append(providers, g)
 	}
 	ids.UseOAuth(cfg.Linking, providers...)
-	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, cfg.DatabaseZone), cfg.Keyring, signing.Config{
+	issuer, err := signing.NewIssuer(countingKeyStore{sqlstore.NewKeyStore(db, cfg.DatabaseZone), metrics}, cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
@@ -182,7 +197,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
 		RateLimit: rateLimit(cfg, rdb),
-	}, ids, issuer, log)
+	}, ids, countingIssuer{issuer, metrics}, log)
 	if err != nil {
 		stop()
 		_ = db.Close()
@@ -190,7 +205,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, svcClients, log)
-	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, handler: handler}, nil
+	obs.Registerer().MustRegister(newKeysCollector(issuer))
+	// Ready once a key can be published: the JWKS is what every resource server needs from us.
+	obs.Require("signing_keys", func(ctx context.Context) error { _, err := issuer.JWKS(ctx); return err })
+	if rdb != nil {
+		// Reported, not required: without Redis the rate limits degrade, sign-in still works.
+		obs.Report("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	}
+	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs, handler: obs.Wrap(handler)}, nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when

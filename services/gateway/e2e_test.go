@@ -113,6 +113,22 @@ func TestThroughTheRealServices(t *testing.T) {
 	if n := s.tokenCalls() - before; n != 1 {
 		t.Fatalf("auth served %d token requests for 100 concurrent requests of one session, want 1", n)
 	}
+	// The gateway's own metrics saw the same: fetches from auth (ann's and
+	// bob's first), the rest answered from memory or by the shared fetch.
+	metrics := scrape(t, s.URL+"/metrics")
+	for _, want := range []string{
+		`gateway_token_exchange_total{outcome="auth",service="gateway"} 2`,
+		`gateway_upstream_duration_seconds_count{service="gateway",upstream="tasks"}`,
+		`gateway_upstream_duration_seconds_count{service="gateway",upstream="auth"}`,
+		`http_requests_total{method="GET",route="/api/tasks",service="gateway",status="200"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if status, body, _ := bob.do("GET", "/readyz", "", nil); status != 200 {
+		t.Errorf("/readyz = %d %s", status, body)
+	}
 
 	cases := []struct {
 		name         string
@@ -197,4 +213,18 @@ func TestRevokedSessionBound(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

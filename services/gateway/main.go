@@ -3,7 +3,8 @@
 // service, and swaps the session cookie for a JWT on the way to tasks, so
 // no JWT ever reaches JavaScript.
 //
-//	gateway serve   serve on PORT (default 3000)
+//	gateway serve         serve on PORT (default 3000)
+//	gateway healthcheck   exit 0 when the server on PORT answers /readyz with 200
 package main
 
 import (
@@ -13,12 +14,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/services/gateway/exchange"
 	"github.com/latchid/latch/services/gateway/router"
@@ -28,7 +32,8 @@ import (
 const usage = `usage: gateway <command>
 
 commands:
-  serve     serve the web UI and the APIs on PORT (default 3000)
+  serve         serve the web UI and the APIs on PORT (default 3000)
+  healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
 func main() {
@@ -52,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "serve":
+	case "healthcheck":
+		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 3000))
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w %q", errUsage, cmd)
@@ -85,24 +92,32 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		}
 		a.redis = redis.NewClient(opts)
 	}
-	transport := router.NewTransport(cfg.UpstreamTimeout)
+	// Readiness is the gateway's own: an upstream that is down gets 502s
+	// from every replica alike, and pulling the gateway would only hide them.
+	obs := observe.New("gateway", log)
+	if a.redis != nil {
+		obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
+	}
+	transport := newUpstreamMetrics(obs, router.NewTransport(cfg.UpstreamTimeout),
+		map[string]*url.URL{"auth": cfg.AuthURL, "tasks": cfg.TasksURL})
 	tokens, err := exchange.New(exchange.Config{
 		TokenURL:  cfg.AuthURL.JoinPath("/api/auth/token").String(),
 		Client:    &http.Client{Transport: transport, Timeout: cfg.UpstreamTimeout},
 		CacheSize: cfg.TokenCacheSize,
 		Redis:     a.redis,
 		Logger:    log,
+		Observe:   exchangeCounter(obs),
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.handler = router.New(router.Config{
+	a.handler = obs.Wrap(router.New(router.Config{
 		AuthURL:         cfg.AuthURL,
 		TasksURL:        cfg.TasksURL,
 		FrontendOrigins: cfg.FrontendOrigins,
 		Transport:       transport,
-	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)
+	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log))
 	return a, nil
 }
 

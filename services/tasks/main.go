@@ -21,6 +21,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/tasks/grpcapi"
@@ -32,8 +34,9 @@ import (
 const usage = `usage: tasks <command>
 
 commands:
-  serve     serve the REST API on PORT (default 8000) and gRPC on GRPC_PORT (default 9000)
-  migrate   apply database migrations and exit
+  serve         serve the REST API on PORT (default 8000) and gRPC on GRPC_PORT (default 9000)
+  migrate       apply database migrations and exit
+  healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
 func main() {
@@ -45,7 +48,10 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("unknown command")
+var (
+	errUsage  = errors.New("unknown command")
+	errNoJWKS = errors.New("no JWKS cached yet")
+)
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
@@ -56,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "healthcheck":
+		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 8000))
 	case "serve", "migrate":
 	default:
 		fmt.Fprint(stderr, usage)
@@ -77,6 +85,7 @@ type app struct {
 	db       *sqldb.DB
 	redis    *redis.Client
 	verifier *authn.Verifier
+	obs      *observe.Observer
 	handler  http.Handler
 	grpc     *grpcapi.Server
 }
@@ -86,7 +95,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{db: db}
+	a := &app{db: db, obs: observe.New("tasks", log)}
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.obs.WatchDB("tasks", sqlDB)
 	if cfg.AutoMigrate {
 		if _, err := taskstore.Migrate(ctx, db); err != nil {
 			a.Close()
@@ -100,17 +115,27 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.redis = redis.NewClient(opts)
+		// Redis only shares the JWKS between replicas; verification goes on
+		// from the in-process copy without it, so it does not gate readiness.
+		a.obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
 	a.verifier, err = authn.NewVerifier(ctx, authn.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		RefreshInterval: cfg.JWKSRefresh, Redis: a.redis, Logger: log,
+		Hooks: a.obs.AuthnHooks(),
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.obs.Require("jwks", func(context.Context) error {
+		if !a.verifier.Ready() {
+			return errNoJWKS
+		}
+		return nil
+	})
 	svc := task.NewService(taskstore.New(db), nil)
-	a.handler = httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log)
+	a.handler = a.obs.Wrap(httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log))
 	a.grpc = grpcapi.New(svc, a.verifier, log)
 	return a, nil
 }

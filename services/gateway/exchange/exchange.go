@@ -62,7 +62,18 @@ type Config struct {
 	Redis     *redis.Client
 	Logger    *slog.Logger
 	Now       func() time.Time // tests
+	// Observe, when set, hears how each Token call was answered: "memory"
+	// or "redis" (a cache hit), "auth" (fetched) or "error".
+	Observe func(outcome string)
 }
+
+// The outcomes Observe hears.
+const (
+	FromMemory = "memory"
+	FromRedis  = "redis"
+	FromAuth   = "auth"
+	Failed     = "error"
+)
 
 // Exchanger hands out a session's JWT.
 type Exchanger struct {
@@ -84,6 +95,9 @@ func New(cfg Config) (*Exchanger, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string) {}
+	}
 	local, err := lru.New[string, entry](cfg.CacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)
@@ -104,6 +118,7 @@ func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader strin
 	key := Key(sessionCookie)
 	now := x.cfg.Now()
 	if e, ok := x.local.Get(key); ok && now.Before(e.until) {
+		x.cfg.Observe(FromMemory)
 		return e.token, nil
 	}
 	v, err, _ := x.group.Do(key, func() (any, error) {
@@ -113,12 +128,15 @@ func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader strin
 		defer cancel()
 		if e, ok := x.fromRedis(ctx, key); ok {
 			x.local.Add(key, e)
+			x.cfg.Observe(FromRedis)
 			return e.token, nil
 		}
 		e, err := x.fetch(ctx, cookieHeader)
 		if err != nil {
+			x.cfg.Observe(Failed)
 			return "", err
 		}
+		x.cfg.Observe(FromAuth)
 		if e.until.After(x.cfg.Now()) {
 			x.toRedis(ctx, key, e)
 			if x.cfg.Redis != nil {
