@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/tasks/httpapi"
@@ -96,7 +97,8 @@ func run(ctx context.Context) error {
 	}
 	defer db.Close()
 	svc := task.NewService(taskstore.New(db), nil)
-	handler := httpapi.New(httpapi.Config{}, svc, unverified, log)
+	// The same metrics middleware as bin/tasks, so the two differ only in authentication.
+	handler := observe.New("tasks", log).Wrap(httpapi.New(httpapi.Config{}, svc, unverified, log))
 	ln, err := net.Listen("tcp", ":"+env("PORT", "8001"))
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/tasks/httpapi"
@@ -72,7 +73,7 @@ func run(ctx context.Context) error {
 	}
 	defer v.Close()
 	svc := task.NewService(taskstore.New(db), nil)
-	handler := httpapi.New(httpapi.Config{}, svc, authn.Middleware(v), log)
+	handler := observe.New("tasks", log).Wrap(httpapi.New(httpapi.Config{}, svc, authn.Middleware(v), log))
 	ln, err := net.Listen("tcp", ":"+env("PORT", "8003"))
 	if err != nil {
 		return err
