@@ -146,6 +146,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	obs := observe.New("auth", log)
 	obs.WatchDB("auth", sqlDB)
+	if db.PG != nil {
+		obs.WatchPool("auth", db.PG)
+	}
 	metrics := newAuthMetrics(obs)
 	ids := identity.NewService(countingStore{sqlstore.NewIdentityStore(db, cfg.DatabaseZone), metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
 	mailer, err := newMailer(cfg)

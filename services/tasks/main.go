@@ -102,6 +102,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.obs.WatchDB("tasks", sqlDB)
+	if db.PG != nil {
+		a.obs.WatchPool("tasks", db.PG)
+	}
 	if cfg.AutoMigrate {
 		if _, err := taskstore.Migrate(ctx, db); err != nil {
 			a.Close()

@@ -73,6 +73,13 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	if after.Value("go_sql_max_open_connections", "db_name", "tasks") <= 0 {
 		t.Error("the pool's max open connections is not exported for db_name=tasks")
 	}
+	// The reads go straight to pgx: its pool, not database/sql, sees them.
+	if got := after.Value("pgxpool_acquires_total", "db_name", "tasks") - before.Value("pgxpool_acquires_total", "db_name", "tasks"); got < 3 {
+		t.Errorf("pgxpool_acquires_total moved by %v for three reads", got)
+	}
+	if after.Value("pgxpool_max_conns", "db_name", "tasks") <= 0 {
+		t.Error("the pgx pool's size is not exported for db_name=tasks")
+	}
 	if after.Value("authn_jwks_refresh_total", "source", "http", "result", "ok") < 1 {
 		t.Error("the first JWKS fetch was not counted")
 	}
