@@ -1,10 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,7 @@ func (m *upstreamMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	m.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	switch {
-	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+	case err != nil && isTimeout(err):
 		m.failures.WithLabelValues(name, "timeout").Inc()
 	case err != nil:
 		m.failures.WithLabelValues(name, "unreachable").Inc()
@@ -59,6 +60,13 @@ func (m *upstreamMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 		m.failures.WithLabelValues(name, "5xx").Inc()
 	}
 	return resp, err
+}
+
+// isTimeout covers the transport's own timeouts (net.Error) and a deadline
+// on the request's context.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // exchangeCounter counts how token exchanges were answered (cache hits by

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/latchid/latch/pkg/observe"
+)
+
+func TestUpstreamMetrics(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	defer failing.Close()
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer fine.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+
+	cases := []struct {
+		name, url, reason string
+		failures          float64
+	}{
+		{"answers", fine.URL, "5xx", 0},
+		{"5xx", failing.URL, "5xx", 1},
+		{"timeout", slow.URL, "timeout", 1},
+		{"unreachable", closed, "unreachable", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u, _ := url.Parse(tc.url)
+			transport := &http.Transport{ResponseHeaderTimeout: 200 * time.Millisecond}
+			m := newUpstreamMetrics(observe.New("gateway", nil), transport, map[string]*url.URL{"tasks": u})
+			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+			if resp, err := m.RoundTrip(req); err == nil {
+				resp.Body.Close()
+			}
+			if got := testutil.ToFloat64(m.failures.WithLabelValues("tasks", tc.reason)); got != tc.failures {
+				t.Errorf("gateway_upstream_errors_total{reason=%q} = %v, want %v", tc.reason, got, tc.failures)
+			}
+			if n := testutil.CollectAndCount(m.duration); n != 1 {
+				t.Errorf("upstream duration series = %d, want 1 (upstream=tasks)", n)
+			}
+		})
+	}
+}
