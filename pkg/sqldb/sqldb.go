@@ -22,6 +22,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/latchid/latch/pkg/envconf"
 )
 
 // Dialect names the database engine behind a DB.
@@ -45,6 +47,18 @@ type Pool struct {
 // 100 connections leaves room for several replicas and the migrations.
 func DefaultPool() Pool {
 	return Pool{MaxOpen: 20, MaxIdle: 20, MaxLifetime: 30 * time.Minute, MaxIdleTime: 5 * time.Minute}
+}
+
+// PoolFromEnv reads DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS, DB_CONN_MAX_LIFETIME
+// and DB_CONN_MAX_IDLE_TIME, each defaulting to DefaultPool's value.
+func PoolFromEnv(e *envconf.Reader) Pool {
+	def := DefaultPool()
+	return Pool{
+		MaxOpen:     e.Int("DB_MAX_OPEN_CONNS", def.MaxOpen),
+		MaxIdle:     e.Int("DB_MAX_IDLE_CONNS", def.MaxIdle),
+		MaxLifetime: e.Duration("DB_CONN_MAX_LIFETIME", def.MaxLifetime),
+		MaxIdleTime: e.Duration("DB_CONN_MAX_IDLE_TIME", def.MaxIdleTime),
+	}
 }
 
 // DB is an open database and the dialect its SQL is written in.

@@ -100,12 +100,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DataDir:        e.String("LATCH_DATA_DIR", ".data"),
 		TrustedOrigins: e.List("TRUSTED_ORIGINS"),
 		AutoMigrate:    e.Bool("AUTO_MIGRATE", true),
-		Pool: sqldb.Pool{
-			MaxOpen:     e.Int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
-			MaxIdle:     e.Int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
-			MaxLifetime: e.Duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
-			MaxIdleTime: e.Duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
-		},
+		Pool:           sqldb.PoolFromEnv(e),
 		Policy: identity.Policy{
 			SessionTTL:        e.Duration("SESSION_EXPIRES_IN", 7*24*time.Hour),
 			ShortSessionTTL:   24 * time.Hour,

@@ -37,13 +37,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		RedisURL:        e.String("REDIS_URL", ""),
 		FrontendOrigins: e.List("FRONTEND_URL"),
 		AutoMigrate:     e.Bool("AUTO_MIGRATE", true),
-		Pool: sqldb.Pool{
-			MaxOpen:     e.Int("DB_MAX_OPEN_CONNS", sqldb.DefaultPool().MaxOpen),
-			MaxIdle:     e.Int("DB_MAX_IDLE_CONNS", sqldb.DefaultPool().MaxIdle),
-			MaxLifetime: e.Duration("DB_CONN_MAX_LIFETIME", sqldb.DefaultPool().MaxLifetime),
-			MaxIdleTime: e.Duration("DB_CONN_MAX_IDLE_TIME", sqldb.DefaultPool().MaxIdleTime),
-		},
-		JWKSRefresh: e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
+		Pool:            sqldb.PoolFromEnv(e),
+		JWKSRefresh:     e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)

@@ -31,16 +31,26 @@ func zodEmail(b body, v *validationErrors, field string) string {
 	return email
 }
 
+// optionalSession is the caller's session, or nil for a signed-out caller.
+func (h *handler) optionalSession(c *gin.Context) (*identity.Authenticated, error) {
+	auth, err := h.authenticate(c, identity.SessionOptions{})
+	switch {
+	case err == nil:
+		return &auth, nil
+	case errors.Is(err, identity.ErrUnauthenticated):
+		return nil, nil
+	}
+	return nil, err
+}
+
 func (h *handler) sendVerificationEmail(c *gin.Context) {
 	in := inputOf[sendVerificationInput](c)
 	if err := h.checkCallbackURL(in.callbackURL); err != nil {
 		h.fail(c, err)
 		return
 	}
-	var current *identity.Authenticated
-	if auth, err := h.authenticate(c, identity.SessionOptions{}); err == nil {
-		current = &auth
-	} else if !errors.Is(err, identity.ErrUnauthenticated) {
+	current, err := h.optionalSession(c)
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -64,10 +74,8 @@ func (h *handler) verifyEmail(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	var current *identity.Authenticated
-	if auth, err := h.authenticate(c, identity.SessionOptions{}); err == nil {
-		current = &auth
-	} else if !errors.Is(err, identity.ErrUnauthenticated) {
+	current, err := h.optionalSession(c)
+	if err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -297,20 +297,26 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, redirectTo st
 
 // CheckResetToken reports whether a reset token is live (not used, not expired).
 func (s *Service) CheckResetToken(ctx context.Context, token string) error {
+	_, err := s.liveResetToken(ctx, token)
+	return err
+}
+
+// liveResetToken is the reset token's verification row: ErrInvalidToken when
+// there is none or it has expired.
+func (s *Service) liveResetToken(ctx context.Context, token string) (Verification, error) {
 	if token == "" {
-		return ErrInvalidToken
+		return Verification{}, ErrInvalidToken
 	}
 	v, err := s.store.Verification(ctx, resetPrefix+token)
-	if errors.Is(err, ErrNotFound) {
-		return ErrInvalidToken
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Verification{}, ErrInvalidToken
+	case err != nil:
+		return Verification{}, err
+	case v.ExpiresAt.Before(s.clock()):
+		return Verification{}, ErrInvalidToken
 	}
-	if err != nil {
-		return err
-	}
-	if v.ExpiresAt.Before(s.clock()) {
-		return ErrInvalidToken
-	}
-	return nil
+	return v, nil
 }
 
 // ResetPassword sets a new password with a reset token, consuming it. The
@@ -323,15 +329,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return err
 	}
 	id := resetPrefix + token
-	v, err := s.store.Verification(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return ErrInvalidToken
-	}
+	v, err := s.liveResetToken(ctx, token)
 	if err != nil {
 		return err
-	}
-	if v.ExpiresAt.Before(s.clock()) {
-		return ErrInvalidToken
 	}
 	if _, err := s.store.UserByID(ctx, v.Value); errors.Is(err, ErrNotFound) {
 		return ErrUserNotFound

@@ -121,13 +121,17 @@ func (h *handler) list(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (h *handler) get(c *gin.Context) {
-	uid, err := actsFor(c, caller.Read)
-	if err != nil {
-		h.fail(c, err)
-		return
+// target is the user a request on one task acts for and the task's id.
+func target(c *gin.Context, a caller.Access) (uid string, id int64, err error) {
+	if uid, err = actsFor(c, a); err != nil {
+		return "", 0, err
 	}
-	id, err := taskID(c)
+	id, err = taskID(c)
+	return uid, id, err
+}
+
+func (h *handler) get(c *gin.Context) {
+	uid, id, err := target(c, caller.Read)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -141,12 +145,7 @@ func (h *handler) get(c *gin.Context) {
 }
 
 func (h *handler) update(c *gin.Context) {
-	uid, err := actsFor(c, caller.Write)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	id, err := taskID(c)
+	uid, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -165,12 +164,7 @@ func (h *handler) update(c *gin.Context) {
 }
 
 func (h *handler) toggle(c *gin.Context) {
-	uid, err := actsFor(c, caller.Write)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	id, err := taskID(c)
+	uid, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -184,12 +178,7 @@ func (h *handler) toggle(c *gin.Context) {
 }
 
 func (h *handler) delete(c *gin.Context) {
-	uid, err := actsFor(c, caller.Write)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	id, err := taskID(c)
+	uid, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
