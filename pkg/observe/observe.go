@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,10 +53,12 @@ type Observer struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	mu        sync.Mutex
-	checks    []check
-	failing   map[string]bool // last outcome per check, to log changes only
-	onRequest []func(route, method string, status int)
+	mu      sync.Mutex
+	checks  []check
+	failing map[string]bool // last outcome per check, to log changes only
+	// onRequest is replaced whole when a hook is added (at start-up), so
+	// the request path reads it without taking mu.
+	onRequest atomic.Pointer[[]func(route, method string, status int)]
 }
 
 type check struct {
@@ -137,7 +140,12 @@ func (o *Observer) WatchDB(name string, db *sql.DB) {
 func (o *Observer) OnRequest(f func(route, method string, status int)) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.onRequest = append(o.onRequest, f)
+	var hooks []func(route, method string, status int)
+	if old := o.onRequest.Load(); old != nil {
+		hooks = append(hooks, *old...)
+	}
+	hooks = append(hooks, f)
+	o.onRequest.Store(&hooks)
 }
 
 // Wrap serves /healthz, /readyz and /metrics, and passes everything else to
@@ -173,11 +181,10 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		method := methodLabel(r.Method)
 		o.requests.WithLabelValues(label, method, strconv.Itoa(status)).Inc()
 		o.duration.WithLabelValues(label, method).Observe(time.Since(start).Seconds())
-		o.mu.Lock()
-		hooks := o.onRequest
-		o.mu.Unlock()
-		for _, f := range hooks {
-			f(label, method, status)
+		if hooks := o.onRequest.Load(); hooks != nil {
+			for _, f := range *hooks {
+				f(label, method, status)
+			}
 		}
 	})
 }
