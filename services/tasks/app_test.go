@@ -413,4 +413,35 @@ func TestCRUDFiltersAndValidation(t *testing.T) {
 	}
 }
 
+// A page bigger than net/http's chunking threshold still goes out with its
+// length: the gateway in front then relays it in one write, not one flush
+// per chunk.
+func TestResponsesCarryTheirLength(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	ts := startTasks(t, is, nil)
+	tok := is.token("dave")
+	for i := range 12 {
+		ts.create(tok, fmt.Sprintf(`{"title":"Task %d with a longer title","description":"%s","tags":["a","b"]}`, i, strings.Repeat("d", 200)))
+	}
+	req, _ := http.NewRequest("GET", ts.base+"/api/tasks", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || len(body) <= 2048 {
+		t.Fatalf("list = %d, %d bytes; want 200 and a page over 2 KiB", resp.StatusCode, len(body))
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v for a %d-byte body; want the length, not chunks",
+			resp.ContentLength, resp.TransferEncoding, len(body))
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+}
+
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -94,7 +95,7 @@ func (h *handler) create(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, render(t))
+	h.respond(c, http.StatusCreated, render(t))
 }
 
 func (h *handler) list(c *gin.Context) {
@@ -118,7 +119,7 @@ func (h *handler) list(c *gin.Context) {
 		out[i] = render(t)
 	}
 	c.Header("X-Total-Count", strconv.Itoa(total))
-	c.JSON(http.StatusOK, out)
+	h.respond(c, http.StatusOK, out)
 }
 
 // target is the user a request on one task acts for and the task's id.
@@ -141,7 +142,7 @@ func (h *handler) get(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, render(t))
 }
 
 func (h *handler) update(c *gin.Context) {
@@ -160,7 +161,7 @@ func (h *handler) update(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, render(t))
 }
 
 func (h *handler) toggle(c *gin.Context) {
@@ -174,7 +175,7 @@ func (h *handler) toggle(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, render(t))
 }
 
 func (h *handler) delete(c *gin.Context) {
@@ -219,6 +220,20 @@ func (h *handler) fail(c *gin.Context, err error) {
 		h.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "route", c.FullPath())
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"detail": "Internal Server Error"})
 	}
+}
+
+// respond writes v as the JSON body with its Content-Length. Without one, a
+// body over net/http's 2 KiB chunking threshold (a list page) goes out
+// chunked, and a reverse proxy in front (the gateway) must then flush every
+// piece as it arrives: several writes per response instead of one.
+func (h *handler) respond(c *gin.Context, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Data(status, "application/json; charset=utf-8", body)
 }
 
 // loggedUser names the request's user in its log line, once authenticated.
