@@ -194,12 +194,23 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			_ = db.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
+		// Redis here only counts requests, and a failed count lets the
+		// request through, so the client's patience only delays sign-ins.
+		// Without ContextTimeoutEnabled it bounds a call by its own read
+		// timeout (3 s) and ignores the limiter's deadline: a hung Redis held
+		// every request for seconds. Its dial retries (5, 100 ms apart) made
+		// each request wait out the limiter's deadline while Redis was
+		// stopped, and its command retries (a backoff each, after the pool
+		// gives up dialing) added about 0.1 s to every request after that.
+		opts.ContextTimeoutEnabled = true
+		opts.DialerRetries = 1
+		opts.MaxRetries = -1
 		rdb = redis.NewClient(opts)
 	}
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit: rateLimit(cfg, rdb),
+		RateLimit: rateLimit(cfg, rdb, metrics),
 	}, ids, countingIssuer{issuer, metrics}, log)
 	if err != nil {
 		stop()
@@ -220,7 +231,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
 // REDIS_URL is set, in this process otherwise; nil when off.
-func rateLimit(cfg Config, rdb *redis.Client) *httpapi.RateLimit {
+func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit {
 	if !cfg.RateLimit {
 		return nil
 	}
@@ -228,7 +239,7 @@ func rateLimit(cfg Config, rdb *redis.Client) *httpapi.RateLimit {
 	if rdb != nil {
 		limiter = ratelimit.NewRedis(rdb, cfg.RateLimitPrefix)
 	}
-	return &httpapi.RateLimit{Limiter: limiter, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
+	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
 }
 
 func (a *app) Close() error {

@@ -11,6 +11,7 @@ import (
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/signing"
 )
 
@@ -24,6 +25,7 @@ type authMetrics struct {
 	sessionsRevoked  *prometheus.CounterVec
 	tokensIssued     *prometheus.CounterVec
 	keysCreated      *prometheus.CounterVec
+	rateLimitErrors  prometheus.Counter
 }
 
 func newAuthMetrics(obs *observe.Observer) *authMetrics {
@@ -52,8 +54,12 @@ func newAuthMetrics(obs *observe.Observer) *authMetrics {
 			Name: "auth_signing_keys_created_total",
 			Help: "Signing keys this process created: trigger rotate (a rotation) or schedule (the first key, or a successor when JWKS_ROTATION_INTERVAL is set).",
 		}, []string{"trigger"}),
+		rateLimitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auth_rate_limit_store_errors_total",
+			Help: "Requests the rate limit store (Redis) failed to decide on; each went through unlimited (the limiter fails open).",
+		}),
 	}
-	obs.Registerer().MustRegister(m.signIns, m.signUps, m.sessionsCreated, m.sessionsRevoked, m.tokensIssued, m.keysCreated)
+	obs.Registerer().MustRegister(m.signIns, m.signUps, m.sessionsCreated, m.sessionsRevoked, m.tokensIssued, m.keysCreated, m.rateLimitErrors)
 	for _, o := range []string{"success", "invalid_credentials", "rejected", "unavailable", "error"} {
 		m.signIns.WithLabelValues(o)
 	}
@@ -179,6 +185,20 @@ func (k countingKeyStore) ReplaceKeys(ctx context.Context, key signing.StoredKey
 		k.m.keysCreated.WithLabelValues("rotate").Inc()
 	}
 	return err
+}
+
+// countingLimiter counts the decisions the rate limit store failed to make.
+type countingLimiter struct {
+	httpapi.Limiter
+	m *authMetrics
+}
+
+func (l countingLimiter) Consume(ctx context.Context, key string, r ratelimit.Rule, now time.Time) (ratelimit.Decision, error) {
+	d, err := l.Limiter.Consume(ctx, key, r, now)
+	if err != nil {
+		l.m.rateLimitErrors.Inc()
+	}
+	return d, err
 }
 
 // keysCollector reports the signing keys by state on each scrape, read

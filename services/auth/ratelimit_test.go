@@ -7,11 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/observe/observetest"
 	"github.com/latchid/latch/pkg/testdb"
 )
 
@@ -165,5 +168,104 @@ func TestRateLimitDefaultAndStartupLine(t *testing.T) {
 	}
 	if _, err := loadConfig(func(k string) string { return map[string]string{"RATE_LIMIT": "maybe"}[k] }); err == nil {
 		t.Error("RATE_LIMIT=maybe accepted")
+	}
+}
+
+// TestRateLimitFailsOpenWhileRedisIsDown: with Redis refusing connections
+// or accepting and never answering, requests go through at once (no 429,
+// no 5xx, no seconds of waiting), the outage is one log line, not one per
+// request, and each request is counted in auth_rate_limit_store_errors_total;
+// when Redis answers again, limiting resumes in the running process.
+func TestRateLimitFailsOpenWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	testdb.Redis(t) // fails fast, saying how to start Redis, when it is down
+	real, err := url.Parse(testdb.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := func(t *testing.T) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		return ln.Addr().String()
+	}
+	tests := []struct {
+		name string
+		// down returns the address auth is given, a function that takes
+		// Redis away, and one that brings it back (nil: it never comes back).
+		down func(t *testing.T) (addr string, fail, restore func())
+	}{
+		{"refused, then back", func(t *testing.T) (string, func(), func()) {
+			p := newTCPProxy(t, real.Host)
+			return p.addr, p.cut, p.restore
+		}},
+		{"hung", func(t *testing.T) (string, func(), func()) { return silent(t), func() {}, nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			addr, fail, restore := tc.down(t)
+			redisURL := *real
+			redisURL.Host = addr
+			b := make([]byte, 6)
+			_, _ = rand.Read(b)
+			ts := startAuth(t, map[string]string{"RATE_LIMIT": "on", "REDIS_URL": redisURL.String(), "RATE_LIMIT_KEY_PREFIX": "test:" + hex.EncodeToString(b) + ":"})
+			ts.signUp("owner@example.com", "the-right-password")
+			fail()
+			before := observetest.Scrape(t, ts.base).Value("auth_rate_limit_store_errors_total")
+
+			const guesses = 6 // twice the credentials rule
+			for i := range guesses {
+				if r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", fmt.Sprintf("guess-%d", i)), nil); r.status != 401 {
+					t.Fatalf("guess %d with Redis down: %d %s, want 401", i+1, r.status, r.body)
+				}
+			}
+			if r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", "the-right-password"), nil); r.status != 200 {
+				t.Fatalf("right password with Redis down: %d %s", r.status, r.body)
+			}
+			// get-session is limited too but hashes nothing: its time is the limiter's.
+			start := time.Now()
+			if r := ts.get("/api/auth/get-session", nil); r.status != 200 {
+				t.Errorf("get-session with Redis down: %d %s", r.status, r.body)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("get-session with Redis down took %v", took)
+			}
+			if got := observetest.Scrape(t, ts.base).Value("auth_rate_limit_store_errors_total") - before; got != guesses+2 {
+				t.Errorf("auth_rate_limit_store_errors_total moved by %v, want %d", got, guesses+2)
+			}
+			if n := strings.Count(ts.logs.String(), "rate limit store failed"); n != 1 {
+				t.Errorf("%d log lines about the failing store for %d requests, want 1", n, guesses+2)
+			}
+			if restore == nil {
+				return
+			}
+
+			restore()
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; ; i++ {
+				r := ts.post("/api/auth/sign-in/email", signInBody("owner@example.com", fmt.Sprintf("again-%d", i)), nil)
+				if r.status == 429 {
+					break
+				}
+				if r.status != 401 || time.Now().After(deadline) {
+					t.Fatalf("after Redis came back: %d %s, want 401 until 429", r.status, r.body)
+				}
+			}
+			if n := strings.Count(ts.logs.String(), "limiting resumed"); n != 1 {
+				t.Errorf("%d log lines saying limiting resumed, want 1", n)
+			}
+		})
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/ratelimit"
@@ -116,5 +119,57 @@ func TestRulesForPaths(t *testing.T) {
 		if got := r.For(path); got != want {
 			t.Errorf("For(%s) = %+v, want %+v", path, got, want)
 		}
+	}
+}
+
+// TestRedisDownFailsWithinTimeout: the caller lets the request through on
+// an error, so the error must come quickly, whether Redis refuses
+// connections (stopped) or accepts and never answers (hung, partitioned).
+func TestRedisDownFailsWithinTimeout(t *testing.T) {
+	t.Parallel()
+	refused := func(t *testing.T) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
+	silent := func(t *testing.T) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		return ln.Addr().String()
+	}
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
+	for name, addr := range map[string]func(*testing.T) string{"refused": refused, "silent": silent} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// The client's defaults (dial and command retries, 3 s read
+			// timeout) but for ContextTimeoutEnabled, which auth sets: without
+			// it go-redis ignores the deadline on a connection that hangs.
+			rdb := redis.NewClient(&redis.Options{Addr: addr(t), ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = rdb.Close() })
+			l := ratelimit.NewRedis(rdb, "test:down:")
+			for i := range 3 {
+				start := time.Now()
+				_, err := l.Consume(context.Background(), "ip|/sign-in/email", rule, start)
+				if took := time.Since(start); err == nil || took > l.Timeout+250*time.Millisecond {
+					t.Errorf("attempt %d: err %v after %v, want an error within %v", i+1, err, took, l.Timeout)
+				}
+			}
+		})
 	}
 }

@@ -13,11 +13,20 @@ import (
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// Timeout bounds one decision, retries included. The client's own
+	// budget (dial retries, then command retries) adds up to seconds when
+	// Redis is down or hangs, and the caller lets the request through on
+	// an error anyway: waiting longer only delays every sign-in.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is Redis.Timeout unless changed: a script run takes about
+// a millisecond, so this leaves room for a loaded machine.
+const DefaultTimeout = 250 * time.Millisecond
 
 // NewRedis returns a limiter over rdb; keys start with prefix.
 func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
-	return &Redis{rdb: rdb, prefix: prefix}
+	return &Redis{rdb: rdb, prefix: prefix, Timeout: DefaultTimeout}
 }
 
 // consumeScript is decide() in Lua. KEYS[1] the counter hash; ARGV: now
@@ -41,6 +50,11 @@ return {1, 0}
 
 // Consume counts one request for key.
 func (r *Redis) Consume(ctx context.Context, key string, rule Rule, now time.Time) (Decision, error) {
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
 	res, err := consumeScript.Run(ctx, r.rdb, []string{r.prefix + key},
 		now.UnixMilli(), rule.Window.Milliseconds(), rule.Max).Int64Slice()
 	if err != nil {
