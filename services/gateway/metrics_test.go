@@ -45,7 +45,7 @@ func TestUpstreamMetrics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, _ := url.Parse(tc.url)
 			transport := &http.Transport{ResponseHeaderTimeout: 200 * time.Millisecond}
-			m := newUpstreamMetrics(observe.New("gateway", nil), transport, map[string]*url.URL{"tasks": u})
+			m := newUpstreamMetrics(observe.New("gateway", nil), transport, map[string][]*url.URL{"tasks": {u}})
 			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
 			if resp, err := m.RoundTrip(req); err == nil {
 				resp.Body.Close()
