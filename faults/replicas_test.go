@@ -51,6 +51,10 @@ func TestTasksReplicaSIGTERMBehindGateway(t *testing.T) {
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 800*time.Millisecond, "the stopping replica's /readyz to answer 503 serving: failing", func() bool {
+		r := newClient(t).do("GET", victim.base+"/readyz", "", nil)
+		return r.status == http.StatusServiceUnavailable && strings.Contains(string(r.body), `"serving":"failing"`)
+	})
 	select {
 	case <-victim.done:
 	case <-time.After(15 * time.Second):
