@@ -35,10 +35,11 @@ const DownFor = 3 * time.Second
 //   - Anything else is answered 502 as before. A POST, PATCH, PUT or DELETE
 //     that was written to a connection may have been applied even when the
 //     connection broke before the answer (RFC 9110 9.2.2), so it is never
-//     sent twice. Go's Transport already resends on a fresh connection to the
-//     same replica a request that failed on a reused keep-alive connection
-//     when nothing of it was written, or when it is a GET/HEAD/OPTIONS; when
-//     that replica is gone its dial fails, which is the first case.
+//     sent twice. Go's Transport itself resends, on a fresh connection to
+//     the same replica, a request that failed on a reused keep-alive
+//     connection when it has no body and nothing of it was written, or when
+//     it is a bodiless GET/HEAD/OPTIONS that got no response byte; when that
+//     replica is gone the fresh dial fails, which is the first case.
 //
 // The remaining race is a keep-alive connection the replica closes as idle
 // while a POST is being written to it: that is why pkg/serve, after SIGTERM,
