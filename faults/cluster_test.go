@@ -23,7 +23,7 @@ import (
 const pgBin = "/usr/lib/postgresql/15/bin"
 
 // bins holds the service binaries TestMain builds once.
-var bins struct{ auth, tasks string }
+var bins struct{ auth, tasks, gateway string }
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "latch-faults-bin")
@@ -31,10 +31,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bins.auth, bins.tasks = filepath.Join(dir, "auth"), filepath.Join(dir, "tasks")
+	bins.auth, bins.tasks, bins.gateway = filepath.Join(dir, "auth"), filepath.Join(dir, "tasks"), filepath.Join(dir, "gateway")
 	for _, b := range []struct{ out, pkg string }{
 		{bins.auth, "github.com/latchid/latch/services/auth"},
 		{bins.tasks, "github.com/latchid/latch/services/tasks"},
+		{bins.gateway, "github.com/latchid/latch/services/gateway"},
 	} {
 		if out, err := exec.Command("go", "build", "-o", b.out, b.pkg).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)

@@ -56,6 +56,9 @@ type Config struct {
 	JWKSRotation     time.Duration
 	JWKSPublishDelay time.Duration
 	KeyCacheTTL      time.Duration
+	// ShutdownDelay: after SIGTERM, serve on (unready, Connection: close)
+	// this long before closing the listener (pkg/serve).
+	ShutdownDelay time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -116,6 +119,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		JWKSPublishDelay: e.Duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
 		KeyCacheTTL:      e.Duration("KEY_CACHE_TTL", 30*time.Second),
 		LogFormat:        e.String("LOG_FORMAT", "json"),
+		ShutdownDelay:    e.Duration("SHUTDOWN_DELAY", 0),
+	}
+	if cfg.ShutdownDelay < 0 {
+		e.Fail("SHUTDOWN_DELAY must not be negative")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -346,6 +353,7 @@ func isLocalHost(host string) bool {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", c.Port),
+		slog.String("shutdown_delay", c.ShutdownDelay.String()),
 		slog.String("base_url", c.BaseURL),
 		slog.String("secret", "[set: "+c.SecretSource+"]"),
 		slog.String("database", envconf.Redact(c.DatabaseURL)),

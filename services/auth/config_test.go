@@ -113,3 +113,26 @@ func TestMigrateNeedsNoSecret(t *testing.T) {
 		t.Errorf("migrate wrote a development secret (stat: %v)", err)
 	}
 }
+
+func TestShutdownDelayConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		value   string
+		want    time.Duration
+		wantErr string
+	}{
+		{"", 0, ""},
+		{"5s", 5 * time.Second, ""},
+		{"-1s", 0, "SHUTDOWN_DELAY must not be negative"},
+	}
+	for _, tc := range cases {
+		env := map[string]string{"SHUTDOWN_DELAY": tc.value, "LATCH_DATA_DIR": t.TempDir()}
+		cfg, err := loadConfig(func(k string) string { return env[k] })
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("SHUTDOWN_DELAY=%q: err = %v, want %q", tc.value, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || cfg.ShutdownDelay != tc.want):
+			t.Errorf("SHUTDOWN_DELAY=%q: %v, %v; want %v", tc.value, cfg.ShutdownDelay, err, tc.want)
+		}
+	}
+}

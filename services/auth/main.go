@@ -261,7 +261,9 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	return serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
+	a.obs.Require("serving", srv.Ready)
+	return srv.ListenAndRun(ctx, cfg.Port)
 }
 
 func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {

@@ -74,12 +74,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer a.Close()
-	return serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
+	a.obs.Require("serving", srv.Ready)
+	return srv.ListenAndRun(ctx, cfg.Port)
 }
 
 // app is the wired gateway.
 type app struct {
 	redis   *redis.Client
+	obs     *observe.Observer
 	handler http.Handler
 }
 
@@ -98,11 +101,15 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 	if a.redis != nil {
 		obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
+	a.obs = obs
 	transport := newUpstreamMetrics(obs, router.NewTransport(cfg.UpstreamTimeout),
-		map[string]*url.URL{"auth": cfg.AuthURL, "tasks": cfg.TasksURL})
+		map[string][]*url.URL{"auth": cfg.AuthURLs, "tasks": cfg.TasksURLs})
+	retried := retryCounter(obs)
+	auth := router.NewBalancer("auth", cfg.AuthURLs, transport, log, retried)
+	tasks := router.NewBalancer("tasks", cfg.TasksURLs, transport, log, retried)
 	tokens, err := exchange.New(exchange.Config{
-		TokenURL:  cfg.AuthURL.JoinPath("/api/auth/token").String(),
-		Client:    &http.Client{Transport: transport, Timeout: cfg.UpstreamTimeout},
+		TokenURL:  auth.URL().JoinPath("/api/auth/token").String(),
+		Client:    &http.Client{Transport: auth, Timeout: cfg.UpstreamTimeout},
 		CacheSize: cfg.TokenCacheSize,
 		Redis:     a.redis,
 		Logger:    log,
@@ -113,10 +120,9 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.handler = obs.Wrap(router.New(router.Config{
-		AuthURL:         cfg.AuthURL,
-		TasksURL:        cfg.TasksURL,
+		Auth:            auth,
+		Tasks:           tasks,
 		FrontendOrigins: cfg.FrontendOrigins,
-		Transport:       transport,
 	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log))
 	return a, nil
 }

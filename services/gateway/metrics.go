@@ -22,7 +22,7 @@ type upstreamMetrics struct {
 	failures *prometheus.CounterVec
 }
 
-func newUpstreamMetrics(obs *observe.Observer, next http.RoundTripper, upstreams map[string]*url.URL) *upstreamMetrics {
+func newUpstreamMetrics(obs *observe.Observer, next http.RoundTripper, upstreams map[string][]*url.URL) *upstreamMetrics {
 	m := &upstreamMetrics{
 		next:  next,
 		names: map[string]string{},
@@ -36,8 +36,10 @@ func newUpstreamMetrics(obs *observe.Observer, next http.RoundTripper, upstreams
 			Help: "Upstream requests that got no response (unreachable, timeout) or a 5xx, by upstream and reason.",
 		}, []string{"upstream", "reason"}),
 	}
-	for name, u := range upstreams {
-		m.names[u.Host] = name
+	for name, replicas := range upstreams {
+		for _, u := range replicas {
+			m.names[u.Host] = name
+		}
 	}
 	obs.Registerer().MustRegister(m.duration, m.failures)
 	return m
@@ -67,6 +69,18 @@ func (m *upstreamMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// retryCounter counts requests the gateway sent to a second replica
+// because the first provably never got them (router.Balancer). Every first
+// try that failed is in gateway_upstream_errors_total as well.
+func retryCounter(obs *observe.Observer) func(upstream string) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gateway_upstream_retries_total",
+		Help: "Requests sent to another replica of an upstream after the first refused the connection (or, for GET/HEAD/OPTIONS, failed before answering).",
+	}, []string{"upstream"})
+	obs.Registerer().MustRegister(c)
+	return func(upstream string) { c.WithLabelValues(upstream).Inc() }
 }
 
 // exchangeCounter counts how token exchanges were answered (cache hits by

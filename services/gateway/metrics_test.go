@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/services/gateway/router"
 )
 
 func TestUpstreamMetrics(t *testing.T) {
@@ -45,7 +47,7 @@ func TestUpstreamMetrics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, _ := url.Parse(tc.url)
 			transport := &http.Transport{ResponseHeaderTimeout: 200 * time.Millisecond}
-			m := newUpstreamMetrics(observe.New("gateway", nil), transport, map[string]*url.URL{"tasks": u})
+			m := newUpstreamMetrics(observe.New("gateway", nil), transport, map[string][]*url.URL{"tasks": {u}})
 			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
 			if resp, err := m.RoundTrip(req); err == nil {
 				resp.Body.Close()
@@ -57,5 +59,44 @@ func TestUpstreamMetrics(t *testing.T) {
 				t.Errorf("upstream duration series = %d, want 1 (upstream=tasks)", n)
 			}
 		})
+	}
+}
+
+// A request the first replica refused: the failed try is an upstream error,
+// the second try a retry, both under the upstream's name.
+func TestRetryMetrics(t *testing.T) {
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer fine.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, _ := url.Parse("http://" + ln.Addr().String())
+	ln.Close()
+	up, _ := url.Parse(fine.URL)
+	replicas := []*url.URL{closed, up}
+
+	obs := observe.New("gateway", nil)
+	m := newUpstreamMetrics(obs, &http.Transport{}, map[string][]*url.URL{"tasks": replicas})
+	b := router.NewBalancer("tasks", replicas, m, nil, retryCounter(obs))
+	req, _ := http.NewRequest(http.MethodPost, b.URL().String()+"/api/tasks", strings.NewReader(`{"title":"t"}`))
+	resp, err := b.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := testutil.ToFloat64(m.failures.WithLabelValues("tasks", "unreachable")); got != 1 {
+		t.Errorf("gateway_upstream_errors_total{upstream=tasks,reason=unreachable} = %v, want 1", got)
+	}
+	n, err := testutil.GatherAndCount(obs.Gatherer(), "gateway_upstream_retries_total")
+	if err != nil || n != 1 {
+		t.Fatalf("gateway_upstream_retries_total series = %d, %v", n, err)
+	}
+	if err := testutil.GatherAndCompare(obs.Gatherer(), strings.NewReader(`
+# HELP gateway_upstream_retries_total Requests sent to another replica of an upstream after the first refused the connection (or, for GET/HEAD/OPTIONS, failed before answering).
+# TYPE gateway_upstream_retries_total counter
+gateway_upstream_retries_total{service="gateway",upstream="tasks"} 1
+`), "gateway_upstream_retries_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -24,7 +24,10 @@ type Config struct {
 	AutoMigrate     bool
 	Pool            sqldb.Pool
 	JWKSRefresh     time.Duration
-	LogLevel        slog.Level
+	// ShutdownDelay: after SIGTERM, serve on (unready, Connection: close)
+	// this long before closing the listener (pkg/serve).
+	ShutdownDelay time.Duration
+	LogLevel      slog.Level
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -39,6 +42,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AutoMigrate:     e.Bool("AUTO_MIGRATE", true),
 		Pool:            sqldb.PoolFromEnv(e),
 		JWKSRefresh:     e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
+		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0),
+	}
+	if cfg.ShutdownDelay < 0 {
+		e.Fail("SHUTDOWN_DELAY must not be negative")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -74,5 +81,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.Any("frontend_origins", c.FrontendOrigins),
 		slog.String("jwks_refresh", c.JWKSRefresh.String()),
+		slog.String("shutdown_delay", c.ShutdownDelay.String()),
 	)
 }

@@ -164,16 +164,22 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("GRPC_PORT: %w", err)
 	}
-	// Either server failing stops the other; a signal drains both.
+	// Either server failing stops the other; a signal drains both, after
+	// SHUTDOWN_DELAY, during which /readyz fails and both go on serving.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
+	a.obs.Require("serving", srv.Ready)
+	grpcCtx, grpcStop := serve.Delayed(ctx, cfg.ShutdownDelay)
+	defer grpcStop()
 	grpcDone := make(chan error, 1)
 	go func() {
 		defer stop()
-		grpcDone <- a.grpc.Run(ctx, grpcLn, serve.DefaultDrain)
+		grpcDone <- a.grpc.Run(grpcCtx, grpcLn, serve.DefaultDrain)
 	}()
-	httpErr := serve.ListenAndRun(ctx, cfg.Port, a.handler, log)
+	httpErr := srv.ListenAndRun(ctx, cfg.Port)
 	stop()
+	grpcStop()
 	return errors.Join(httpErr, <-grpcDone)
 }
 

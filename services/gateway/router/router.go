@@ -27,12 +27,11 @@ type Tokens interface {
 // Config says where the upstreams are and which other origins may use the
 // tasks API with cookies.
 type Config struct {
-	AuthURL  *url.URL
-	TasksURL *url.URL
+	// Auth and Tasks carry each upstream's requests to its replicas.
+	Auth, Tasks *Balancer
 	// FrontendOrigins are trusted besides the gateway's own origin (a dev
 	// server, or the public https origin when TLS ends in front of the gateway).
 	FrontendOrigins []string
-	Transport       http.RoundTripper
 }
 
 // sessionCookieNames are Better Auth's session cookie, plain and on https.
@@ -50,8 +49,8 @@ type handler struct {
 func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Handler {
 	h := &handler{
 		tokens:  tokens,
-		auth:    newProxy("auth", cfg.AuthURL, cfg.Transport, authError, log),
-		tasks:   newProxy("tasks", cfg.TasksURL, cfg.Transport, tasksError, log),
+		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, authError, log),
+		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, tasksError, log),
 		trusted: map[string]bool{},
 		log:     log,
 	}

@@ -96,6 +96,21 @@ type gatewayOpts struct {
 	timeout     time.Duration
 	frontend    []string
 	tokens      *exchange.Exchanger
+	retried     func(upstream string)
+}
+
+// origins parses a comma-separated list of upstream replicas.
+func origins(t *testing.T, list string) []*url.URL {
+	t.Helper()
+	var out []*url.URL
+	for _, o := range strings.Split(list, ",") {
+		u, err := url.Parse(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
@@ -108,10 +123,11 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 	if o.tokens == nil {
 		o.tokens = newExchanger(t, o.auth, nil)
 	}
-	authURL, _ := url.Parse(o.auth)
-	tasksURL, _ := url.Parse(o.tasks)
-	h := router.New(router.Config{AuthURL: authURL, TasksURL: tasksURL, FrontendOrigins: o.frontend, Transport: transport},
-		o.tokens, web.Handler(web.Settings{}), log)
+	h := router.New(router.Config{
+		Auth:            router.NewBalancer("auth", origins(t, o.auth), transport, log, nil),
+		Tasks:           router.NewBalancer("tasks", origins(t, o.tasks), transport, log, o.retried),
+		FrontendOrigins: o.frontend,
+	}, o.tokens, web.Handler(web.Settings{}), log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
