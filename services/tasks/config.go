@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 )
 
 // Config is the tasks service's configuration, from the environment.
@@ -25,6 +26,7 @@ type Config struct {
 	Pool            sqldb.Pool
 	JWKSRefresh     time.Duration
 	LogLevel        slog.Level
+	Tracing         tracing.Config
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -39,6 +41,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AutoMigrate:     e.Bool("AUTO_MIGRATE", true),
 		Pool:            sqldb.PoolFromEnv(e),
 		JWKSRefresh:     e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
+		Tracing:         tracing.FromEnv(e, "tasks"),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -74,5 +77,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.Any("frontend_origins", c.FrontendOrigins),
 		slog.String("jwks_refresh", c.JWKSRefresh.String()),
+		slog.Any("tracing", c.Tracing),
 	)
 }
