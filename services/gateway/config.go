@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/tracing"
 )
 
 // Config is the gateway's configuration, from the environment.
@@ -19,6 +20,7 @@ type Config struct {
 	TokenCacheSize  int
 	SocialProviders []string
 	LogLevel        slog.Level
+	Tracing         tracing.Config
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -32,6 +34,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		UpstreamTimeout: e.Duration("UPSTREAM_TIMEOUT", 30*time.Second),
 		TokenCacheSize:  e.Int("TOKEN_CACHE_SIZE", 100_000),
 		SocialProviders: e.List("AUTH_SOCIAL_PROVIDERS"),
+		Tracing:         tracing.FromEnv(e, "gateway"),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -66,5 +69,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("upstream_timeout", c.UpstreamTimeout.String()),
 		slog.Int("token_cache_size", c.TokenCacheSize),
 		slog.Any("social_providers", c.SocialProviders),
+		slog.Any("tracing", c.Tracing),
 	)
 }
