@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/ratelimit"
@@ -59,6 +60,7 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string
+	Tracing   tracing.Config
 
 	// Mail: SMTP_URL sends through a server; otherwise mails are appended
 	// to MAIL_OUTBOX (default <LATCH_DATA_DIR>/outbox.jsonl).
@@ -116,6 +118,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		JWKSPublishDelay: e.Duration("JWKS_PUBLISH_DELAY", 5*time.Minute),
 		KeyCacheTTL:      e.Duration("KEY_CACHE_TTL", 30*time.Second),
 		LogFormat:        e.String("LOG_FORMAT", "json"),
+		Tracing:          tracing.FromEnv(e, "auth"),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -363,6 +366,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.Bool("google_sign_in", c.Google.ClientID != ""),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
+		slog.Any("tracing", c.Tracing),
 	)
 }
 
