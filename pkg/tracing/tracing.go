@@ -107,15 +107,15 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger) (*Tracing, error) 
 	if cfg.Endpoint == "" {
 		return &Tracing{}, nil
 	}
-	exporter, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.Endpoint))
-	if err != nil {
-		return nil, fmt.Errorf("tracing: %w", err)
-	}
 	// Later options win: the service's name over OTEL_RESOURCE_ATTRIBUTES'.
 	res, err := resource.New(ctx, resource.WithFromEnv(), resource.WithTelemetrySDK(),
 		resource.WithAttributes(semconv.ServiceName(cfg.ServiceName)))
 	if err != nil {
 		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	exporter, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
 	}
 	if log != nil {
 		// The SDK's default prints plain text on stderr, among JSON lines.
