@@ -97,6 +97,7 @@ func (c Config) LogValue() slog.Value {
 type Tracing struct {
 	provider   *sdktrace.TracerProvider // nil: off
 	propagator propagation.TextMapPropagator
+	log        *slog.Logger
 }
 
 // Setup starts exporting when cfg names an endpoint: spans batched, the
@@ -117,15 +118,17 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger) (*Tracing, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	if log != nil {
-		// The SDK's default prints plain text on stderr, among JSON lines.
-		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-			log.Warn("tracing", "err", err)
-		}))
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	// The SDK's default prints plain text on stderr, among JSON lines.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing", "err", err)
+	}))
 	return &Tracing{
 		provider:   sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res)),
 		propagator: propagation.TraceContext{},
+		log:        log,
 	}, nil
 }
 
@@ -133,12 +136,17 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger) (*Tracing, error) 
 func (t *Tracing) Enabled() bool { return t != nil && t.provider != nil }
 
 // Shutdown exports the spans still batched and stops; call it after the
-// servers have drained, with a deadline.
+// servers have drained, with a deadline. A failure is logged too, since a
+// stopping service has nowhere else to report it.
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if !t.Enabled() {
 		return nil
 	}
-	return t.provider.Shutdown(ctx)
+	err := t.provider.Shutdown(ctx)
+	if err != nil {
+		t.log.Warn("tracing: spans lost at shutdown", "err", err)
+	}
+	return err
 }
 
 // Handler makes a server span of every request next serves, continuing

@@ -249,7 +249,7 @@ func rateLimit(cfg Config, rdb *redis.Client) *httpapi.RateLimit {
 func (a *app) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
 	defer cancel()
-	_ = a.tracing.Shutdown(ctx)
+	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	a.stop()
 	if a.redis != nil {
 		_ = a.redis.Close()

@@ -135,7 +135,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
 	defer cancel()
-	_ = a.tracing.Shutdown(ctx)
+	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}
