@@ -6,35 +6,36 @@ package httplog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/pkg/requestid"
 )
 
 // Header carries the request id between services and back to the client.
 const Header = "X-Request-Id"
 
-type requestIDKey struct{}
-
 type routeSlotKey struct{}
 
-// TrackRoute lets a handler outside the router (metrics, wrapped around the
-// whole service) learn the route pattern that served r: Middleware fills
-// the slot, route reads it after the request ("" when nothing matched).
+// TrackRoute lets a handler outside the router (metrics, tracing, wrapped
+// around the whole service) learn the route pattern that served r:
+// Middleware fills the slot, route reads it after the request ("" when
+// nothing matched). Nested trackers share the outermost slot, since
+// Middleware can fill only one.
 func TrackRoute(r *http.Request) (tracked *http.Request, route func() string) {
+	if slot, ok := r.Context().Value(routeSlotKey{}).(*string); ok {
+		return r, func() string { return *slot }
+	}
 	slot := new(string)
 	return r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot)), func() string { return *slot }
 }
 
-// RequestID returns the id of the request ctx belongs to, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+// RequestID returns the id of the request ctx belongs to, or "": the id
+// Middleware accepted or made, or the one pkg/rpclog did for a gRPC call.
+func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // UserFunc names the authenticated user of a finished request, if any.
 type UserFunc func(c *gin.Context) (string, bool)
@@ -44,15 +45,12 @@ type UserFunc func(c *gin.Context) (string, bool)
 func Middleware(log *slog.Logger, user UserFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
-		id := c.GetHeader(Header)
-		if id == "" || len(id) > 128 {
-			id = newID()
-		}
+		id := requestid.Accept(c.GetHeader(Header))
 		c.Header(Header, id)
 		if slot, ok := c.Request.Context().Value(routeSlotKey{}).(*string); ok {
 			*slot = c.FullPath() // a pattern such as /api/tasks/:id, never the raw path
 		}
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+		c.Request = c.Request.WithContext(requestid.With(c.Request.Context(), id))
 		c.Next()
 		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
 			return // don't build a line nobody keeps
@@ -87,10 +85,4 @@ func Recover(log *slog.Logger, body any) gin.HandlerFunc {
 		}()
 		c.Next()
 	}
-}
-
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

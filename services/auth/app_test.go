@@ -28,6 +28,7 @@ const testSecret = "latch-test-secret-0123456789abcdefghijklmnop"
 // ephemeral port, over its own PostgreSQL database.
 type testServer struct {
 	t    *testing.T
+	app  *app
 	srv  *httptest.Server
 	dsn  string
 	db   *pgx.Conn
@@ -79,6 +80,7 @@ func startAuth(t *testing.T, env map[string]string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.app = a
 	ts.srv.Config.Handler = a.handler
 	ts.srv.Start()
 	t.Cleanup(func() { ts.srv.Close(); _ = a.Close() })

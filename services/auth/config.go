@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/ratelimit"
@@ -62,6 +63,7 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string
+	Tracing   tracing.Config
 
 	// Mail: SMTP_URL sends through a server; otherwise mails are appended
 	// to MAIL_OUTBOX (default <LATCH_DATA_DIR>/outbox.jsonl).
@@ -120,6 +122,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		KeyCacheTTL:      e.Duration("KEY_CACHE_TTL", 30*time.Second),
 		LogFormat:        e.String("LOG_FORMAT", "json"),
 		ShutdownDelay:    e.Duration("SHUTDOWN_DELAY", 0),
+		Tracing:          tracing.FromEnv(e, "auth"),
 	}
 	if cfg.ShutdownDelay < 0 {
 		e.Fail("SHUTDOWN_DELAY must not be negative")
@@ -371,6 +374,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.Bool("google_sign_in", c.Google.ClientID != ""),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
+		slog.Any("tracing", c.Tracing),
 	)
 }
 

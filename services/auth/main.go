@@ -28,6 +28,7 @@ import (
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/clients"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
@@ -125,6 +126,7 @@ type app struct {
 	issuer  *signing.Issuer
 	clients *clients.Service
 	obs     *observe.Observer
+	tracing *tracing.Tracing
 	handler http.Handler
 }
 
@@ -226,7 +228,19 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		// Reported, not required: without Redis the rate limits degrade, sign-in still works.
 		obs.Report("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	}
-	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs, handler: obs.Wrap(handler)}, nil
+	tr, err := tracing.Setup(ctx, cfg.Tracing, log)
+	if err != nil {
+		stop()
+		if rdb != nil {
+			_ = rdb.Close()
+		}
+		_ = db.Close()
+		return nil, err
+	}
+	// Tracing inside observe: probes and /metrics make no spans. Off, it
+	// returns the handler itself.
+	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs,
+		tracing: tr, handler: obs.Wrap(tr.Handler(handler))}, nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
@@ -242,7 +256,11 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
 }
 
+// Close runs once the server has drained, so the last spans are flushed.
 func (a *app) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
+	defer cancel()
+	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	a.stop()
 	if a.redis != nil {
 		_ = a.redis.Close()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/tracing"
 )
 
 // Config is the gateway's configuration, from the environment.
@@ -23,6 +24,7 @@ type Config struct {
 	SocialProviders []string
 	ShutdownDelay   time.Duration
 	LogLevel        slog.Level
+	Tracing         tracing.Config
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -37,6 +39,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		TokenCacheSize:  e.Int("TOKEN_CACHE_SIZE", 100_000),
 		SocialProviders: e.List("AUTH_SOCIAL_PROVIDERS"),
 		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0),
+		Tracing:         tracing.FromEnv(e, "gateway"),
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -115,6 +118,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("token_cache_size", c.TokenCacheSize),
 		slog.Any("social_providers", c.SocialProviders),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
+		slog.Any("tracing", c.Tracing),
 	)
 }
 

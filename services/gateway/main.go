@@ -24,6 +24,7 @@ import (
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
+	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/gateway/exchange"
 	"github.com/latchid/latch/services/gateway/router"
 	"github.com/latchid/latch/services/gateway/web"
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", "gateway")
 	log.Info("starting", "config", cfg)
-	a, err := newApp(cfg, log)
+	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -83,14 +84,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type app struct {
 	redis   *redis.Client
 	obs     *observe.Observer
+	tracing *tracing.Tracing
 	handler http.Handler
 }
 
-func newApp(cfg Config, log *slog.Logger) (*app, error) {
-	a := &app{}
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	tr, err := tracing.Setup(ctx, cfg.Tracing, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{tracing: tr}
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
+			a.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.redis = redis.NewClient(opts)
@@ -102,7 +109,10 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
 	a.obs = obs
-	transport := newUpstreamMetrics(obs, router.NewTransport(cfg.UpstreamTimeout),
+	// Traced inside the metrics: a span per upstream call, traceparent sent
+	// on so auth and tasks continue the browser request's trace. Off, the
+	// transport is router.NewTransport's own.
+	transport := newUpstreamMetrics(obs, a.tracing.Transport(router.NewTransport(cfg.UpstreamTimeout)),
 		map[string][]*url.URL{"auth": cfg.AuthURLs, "tasks": cfg.TasksURLs})
 	retried := retryCounter(obs)
 	auth := router.NewBalancer("auth", cfg.AuthURLs, transport, log, retried)
@@ -119,15 +129,19 @@ func newApp(cfg Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.handler = obs.Wrap(router.New(router.Config{
+	a.handler = obs.Wrap(a.tracing.Handler(router.New(router.Config{
 		Auth:            auth,
 		Tasks:           tasks,
 		FrontendOrigins: cfg.FrontendOrigins,
-	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log))
+	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)))
 	return a, nil
 }
 
+// Close runs once the server has drained, so the last spans are flushed.
 func (a *app) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
+	defer cancel()
+	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}

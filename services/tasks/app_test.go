@@ -99,6 +99,8 @@ func (is *issuer) serviceToken(id, scope string) string {
 
 type tasksServer struct {
 	t        testing.TB
+	app      *app
+	log      *lockedBuffer // JSON log lines, when env set LOG_LEVEL
 	handler  http.Handler
 	base     string
 	grpcAddr string
@@ -119,7 +121,13 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Quiet unless a test asks for a level: then JSON lines it may read.
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, ok := env["LOG_LEVEL"]; ok {
+		log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	a, err := newApp(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +152,7 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return &tasksServer{t: t, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn}
+	return &tasksServer{t: t, app: a, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn, log: logs}
 }
 
 type reply struct {

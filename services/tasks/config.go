@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 )
 
 // Config is the tasks service's configuration, from the environment.
@@ -28,6 +29,7 @@ type Config struct {
 	// this long before closing the listener (pkg/serve).
 	ShutdownDelay time.Duration
 	LogLevel      slog.Level
+	Tracing       tracing.Config
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -43,6 +45,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Pool:            sqldb.PoolFromEnv(e),
 		JWKSRefresh:     e.Duration("JWKS_REFRESH_INTERVAL", 5*time.Minute),
 		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0),
+		Tracing:         tracing.FromEnv(e, "tasks"),
 	}
 	if cfg.ShutdownDelay < 0 {
 		e.Fail("SHUTDOWN_DELAY must not be negative")
@@ -82,5 +85,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("frontend_origins", c.FrontendOrigins),
 		slog.String("jwks_refresh", c.JWKSRefresh.String()),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
+		slog.Any("tracing", c.Tracing),
 	)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestGRPCEndToEnd(t *testing.T) {
 			t.Fatalf("list as the reader service for ann: %v\n%s", err, out)
 		}
 		out, err = run(secret, "--client-id", reader.id, "--user", annID, "create", "--title", "not allowed")
-		if err == nil || !strings.Contains(out, "PermissionDenied: this service token needs the tasks:write scope") {
+		if err == nil || !strings.Contains(out, "PermissionDenied: this service token needs the tasks:write scope") || !requestIDShown.MatchString(out) {
 			t.Fatalf("create as the reader service: %v\n%s", err, out)
 		}
 		out, err = run([]string{"TASKCTL_CLIENT_SECRET=wrong"}, "--client-id", reader.id, "--user", annID, "list")
@@ -300,6 +301,9 @@ func signed(header, claims map[string]any, key ed25519.PrivateKey) string {
 	input := enc(header) + "." + enc(claims)
 	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(input)))
 }
+
+// requestIDShown: taskctl quotes the request id it sent when a call fails.
+var requestIDShown = regexp.MustCompile(`\(request id [0-9a-f]{24}\)`)
 
 // buildTaskctl builds cmd/taskctl into the test's temporary directory.
 func buildTaskctl(t *testing.T) string {

@@ -25,6 +25,7 @@ import (
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/tasks/grpcapi"
 	"github.com/latchid/latch/services/tasks/httpapi"
 	"github.com/latchid/latch/services/tasks/task"
@@ -86,6 +87,7 @@ type app struct {
 	redis    *redis.Client
 	verifier *authn.Verifier
 	obs      *observe.Observer
+	tracing  *tracing.Tracing
 	handler  http.Handler
 	grpc     *grpcapi.Server
 }
@@ -137,13 +139,23 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		return nil
 	})
+	if a.tracing, err = tracing.Setup(ctx, cfg.Tracing, log); err != nil {
+		a.Close()
+		return nil, err
+	}
 	svc := task.NewService(taskstore.New(db), nil)
-	a.handler = a.obs.Wrap(httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log))
-	a.grpc = grpcapi.New(svc, a.verifier, log)
+	// Tracing inside observe: probes and /metrics make no spans. Off, it
+	// returns the router itself and no gRPC option.
+	a.handler = a.obs.Wrap(a.tracing.Handler(httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log)))
+	a.grpc = grpcapi.New(svc, a.verifier, log, a.tracing.GRPCServerOptions()...)
 	return a, nil
 }
 
+// Close runs once the servers have drained, so the last spans are flushed.
 func (a *app) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
+	defer cancel()
+	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	if a.verifier != nil {
 		a.verifier.Close()
 	}

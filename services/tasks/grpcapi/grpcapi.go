@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/rpclog"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
 	"github.com/latchid/latch/services/tasks/task"
 )
@@ -37,14 +38,22 @@ type Server struct {
 }
 
 // New returns the tasks gRPC server: every TasksService call authenticated
-// by v (authn's interceptors), logged once, panics turned into INTERNAL;
-// plus grpc.health.v1 and server reflection, which need no token.
-func New(tasks *task.Service, v *authn.Verifier, log *slog.Logger) *Server {
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(logCalls(log), recoverPanics(log), authn.UnaryServerInterceptor(v, publicMethods...), noteCaller),
-		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(v, publicMethods...)),
-		grpc.MaxRecvMsgSize(1<<20),
-	)
+// by v (authn's interceptors), given a request id and logged once (rpclog),
+// panics turned into INTERNAL; plus grpc.health.v1 and server reflection,
+// which need no token. opts add to the server's options (tracing's stats
+// handler).
+//
+// rpclog's interceptor is outermost so the calls authentication refuses
+// and the panics are logged with their request id too; rpclog.UnaryUser
+// sits after authentication, the only place that sees the caller.
+func New(tasks *task.Service, v *authn.Verifier, log *slog.Logger, opts ...grpc.ServerOption) *Server {
+	srv := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(rpclog.UnaryServerInterceptor(log), recoverPanics(log),
+			authn.UnaryServerInterceptor(v, publicMethods...), rpclog.UnaryUser(loggedUser)),
+		grpc.ChainStreamInterceptor(rpclog.StreamServerInterceptor(log),
+			authn.StreamServerInterceptor(v, publicMethods...), rpclog.StreamUser(loggedUser)),
+		grpc.MaxRecvMsgSize(1 << 20),
+	}, opts...)...)
 	tasksv1.RegisterTasksServiceServer(srv, &service{tasks: tasks, log: log})
 	hs := health.NewServer()
 	hs.SetServingStatus(tasksv1.TasksService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/requestid"
 	"github.com/latchid/latch/services/tasks/caller"
 	"github.com/latchid/latch/services/tasks/task"
 )
@@ -39,10 +39,10 @@ func (s *service) toStatus(ctx context.Context, method string, err error) error 
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "call canceled")
 	case errors.Is(err, task.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		s.log.ErrorContext(ctx, "store unavailable", "err", err, "method", method)
+		s.log.ErrorContext(ctx, "store unavailable", "err", err, "method", method, "request_id", requestid.From(ctx))
 		return status.Error(codes.Unavailable, "Service temporarily unavailable")
 	default:
-		s.log.ErrorContext(ctx, "call failed", "err", err, "method", method)
+		s.log.ErrorContext(ctx, "call failed", "err", err, "method", method, "request_id", requestid.From(ctx))
 		return status.Error(codes.Internal, "Internal Server Error")
 	}
 }
@@ -64,36 +64,12 @@ func badField(field, msg string) error {
 	return &task.ValidationError{Fields: []task.FieldError{{Field: field, Message: msg}}}
 }
 
-// logCalls writes one line per call: method, code, duration and caller,
-// never the token.
-func logCalls(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		var seen authn.Principal
-		resp, err := handler(context.WithValue(ctx, loggedCallerKey{}, &seen), req)
-		code := status.Code(err)
-		level := slog.LevelInfo
-		if code == codes.Internal || code == codes.Unavailable {
-			level = slog.LevelError
-		}
-		if !log.Enabled(ctx, level) {
-			return resp, err
-		}
-		attrs := []slog.Attr{slog.String("method", info.FullMethod), slog.String("code", code.String()), slog.Duration("duration", time.Since(start))}
-		if seen.UserID != "" {
-			attrs = append(attrs, slog.String("user_id", seen.UserID))
-		}
-		log.LogAttrs(ctx, level, "grpc call", attrs...)
-		return resp, err
-	}
-}
-
 // recoverPanics turns a handler's panic into INTERNAL, logged with its stack.
 func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				log.ErrorContext(ctx, "panic", "request_id", requestid.From(ctx), "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = status.Error(codes.Internal, "Internal Server Error")
 			}
 		}()
@@ -101,12 +77,9 @@ func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-type loggedCallerKey struct{}
-
-// noteCaller runs after authentication and tells logCalls who called.
-func noteCaller(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if seen, ok := ctx.Value(loggedCallerKey{}).(*authn.Principal); ok {
-		*seen, _ = authn.PrincipalFrom(ctx)
-	}
-	return handler(ctx, req)
+// loggedUser names the caller in rpclog's line: the user a token speaks for,
+// or "client:<id>" for a service calling as itself.
+func loggedUser(ctx context.Context) (string, bool) {
+	p, ok := authn.PrincipalFrom(ctx)
+	return p.UserID, ok && p.UserID != ""
 }

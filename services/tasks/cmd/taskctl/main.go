@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchid/latch/pkg/authn"
+	"github.com/latchid/latch/pkg/requestid"
+	"github.com/latchid/latch/pkg/rpclog"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
 )
 
@@ -94,6 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer closeConn()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// One id for the invocation, sent with its call (rpclog's client
+	// interceptor) and shown with a failure: the key to the server's log line.
+	reqID := requestid.New()
+	ctx = requestid.With(ctx, reqID)
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch cmd {
 	case "list":
@@ -105,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unknown command %q", cmd)
 	}
 	if st, ok := status.FromError(err); ok && err != nil {
-		return fmt.Errorf("%s: %s", st.Code(), st.Message())
+		return fmt.Errorf("%s: %s (request id %s)", st.Code(), st.Message(), reqID)
 	}
 	return err
 }
@@ -139,7 +145,9 @@ func dial(o options) (tasksv1.TasksServiceClient, func(), error) {
 	}
 	conn, err := grpc.NewClient(o.addr,
 		grpc.WithTransportCredentials(transport),
-		grpc.WithPerRPCCredentials(authn.Credentials{Source: source, Insecure: !o.tls}))
+		grpc.WithPerRPCCredentials(authn.Credentials{Source: source, Insecure: !o.tls}),
+		grpc.WithChainUnaryInterceptor(rpclog.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(rpclog.StreamClientInterceptor()))
 	if err != nil {
 		return nil, nil, err
 	}
