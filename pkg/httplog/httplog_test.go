@@ -13,31 +13,15 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/testlog"
 )
-
-type logs struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRequestIDsAndRoutes runs Middleware in a real server behind two
 // nested route trackers (observe's and tracing's): the id rule, and both
 // trackers learning the route.
 func TestRequestIDsAndRoutes(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
-	out := &logs{}
+	out := &testlog.Buffer{}
 	r := gin.New()
 	r.Use(httplog.Middleware(slog.New(slog.NewJSONHandler(out, nil)), nil))
 	r.GET("/things/:id", func(c *gin.Context) { c.String(http.StatusOK, httplog.RequestID(c.Request.Context())) })

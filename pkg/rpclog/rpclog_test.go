@@ -1,7 +1,6 @@
 package rpclog_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -24,6 +22,7 @@ import (
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/pkg/requestid"
 	"github.com/latchid/latch/pkg/rpclog"
+	"github.com/latchid/latch/pkg/testlog"
 )
 
 // token is the one credential the test server accepts; it must never
@@ -87,30 +86,12 @@ type authedStream struct {
 
 func (s authedStream) Context() context.Context { return s.ctx }
 
-// logs is a log destination the server goroutines and the test share.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // serve runs the echo service with rpclog's and the test's authentication
 // interceptors, in production order, on a loopback TCP port, and returns a
 // client connection that forwards request ids.
-func serve(t *testing.T) (*grpc.ClientConn, *logs) {
+func serve(t *testing.T) (*grpc.ClientConn, *testlog.Buffer) {
 	t.Helper()
-	out := &logs{}
+	out := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(out, nil))
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(

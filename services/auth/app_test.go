@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/pkg/testlog"
 	"github.com/latchid/latch/services/auth/signedcookie"
 )
 
@@ -33,25 +34,7 @@ type testServer struct {
 	dsn  string
 	db   *pgx.Conn
 	base string // http://127.0.0.1:port
-	logs *syncBuffer
-}
-
-// syncBuffer collects the service's log lines; handlers write concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *testlog.Buffer
 }
 
 func startAuth(t *testing.T, env map[string]string) *testServer {
@@ -60,7 +43,7 @@ func startAuth(t *testing.T, env map[string]string) *testServer {
 	if dsn == "" {
 		dsn = testdb.New(t)
 	}
-	ts := &testServer{t: t, dsn: dsn, logs: &syncBuffer{}}
+	ts := &testServer{t: t, dsn: dsn, logs: &testlog.Buffer{}}
 	// The base URL must be known before the handler is built; reserve the listener first.
 	ts.srv = httptest.NewUnstartedServer(nil)
 	ts.base = "http://" + ts.srv.Listener.Addr().String()

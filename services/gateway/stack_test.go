@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/pkg/testlog"
 )
 
 // binaries holds the auth and tasks services, built once per test run.
@@ -59,29 +59,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a child process's log for assertions while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // stack is the whole system as a browser sees it: the real auth and tasks
 // binaries on PostgreSQL behind this gateway.
 type stack struct {
 	URL     string // the gateway, the only origin the client uses
-	authLog *syncBuffer
+	authLog *testlog.Buffer
 }
 
 // tokenCalls counts GET /api/auth/token requests in the auth service's own
@@ -114,7 +96,7 @@ func startStack(t *testing.T, authEnv ...string) *stack {
 	authPort, tasksPort := freePort(t), freePort(t)
 	authURL := fmt.Sprintf("http://127.0.0.1:%d", authPort)
 	tasksURL := fmt.Sprintf("http://127.0.0.1:%d", tasksPort)
-	s := &stack{URL: public, authLog: &syncBuffer{}}
+	s := &stack{URL: public, authLog: &testlog.Buffer{}}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	start := func(bin string, logTo io.Writer, env ...string) {
@@ -129,7 +111,7 @@ func startStack(t *testing.T, authEnv ...string) *stack {
 	start(authBin, s.authLog, append([]string{"DATABASE_URL=" + testdb.New(t), "BETTER_AUTH_URL=" + public, fmt.Sprintf("PORT=%d", authPort),
 		"BETTER_AUTH_SECRET=gateway-test-secret-0123456789abcdefghijklmnop", "LOG_LEVEL=info", "LATCH_DATA_DIR=" + t.TempDir()}, authEnv...)...)
 	waitReady(t, authURL+"/api/auth/ok", s.authLog)
-	tasksLog := &syncBuffer{}
+	tasksLog := &testlog.Buffer{}
 	start(tasksBin, tasksLog, "DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+public,
 		"JWKS_URL="+authURL+"/api/auth/jwks", fmt.Sprintf("PORT=%d", tasksPort), fmt.Sprintf("GRPC_PORT=%d", freePort(t)),
 		"LOG_LEVEL=warn", "LATCH_DATA_DIR="+t.TempDir())

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/pkg/testlog"
 )
 
 // issuer plays the auth service: an Ed25519 key published by a real JWKS
@@ -100,7 +101,7 @@ func (is *issuer) serviceToken(id, scope string) string {
 type tasksServer struct {
 	t        testing.TB
 	app      *app
-	log      *lockedBuffer // JSON log lines, when env set LOG_LEVEL
+	log      *testlog.Buffer // JSON log lines, when env set LOG_LEVEL
 	handler  http.Handler
 	base     string
 	grpcAddr string
@@ -122,7 +123,7 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 		t.Fatal(err)
 	}
 	// Quiet unless a test asks for a level: then JSON lines it may read.
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if _, ok := env["LOG_LEVEL"]; ok {
 		log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/pkg/testlog"
 )
 
 // TestWithTheRealAuthService builds and runs the auth service, signs a user
@@ -107,7 +108,7 @@ type authService struct {
 	bin   string
 	url   string
 	env   []string
-	log   *lockedBuffer
+	log   *testlog.Buffer
 	cmd   *exec.Cmd
 	close func()
 }
@@ -140,7 +141,7 @@ func startAuth(t *testing.T, env map[string]string) *authService {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	a := &authService{t: t, bin: authBin, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &lockedBuffer{}}
+	a := &authService{t: t, bin: authBin, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &testlog.Buffer{}}
 	a.env = append(os.Environ(),
 		"DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+a.url, fmt.Sprintf("PORT=%d", port),
 		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn", "LATCH_DATA_DIR="+t.TempDir())
@@ -171,24 +172,6 @@ func (a *authService) command(args ...string) string {
 		a.t.Fatalf("auth %v: %v\n%s", args, err, out)
 	}
 	return string(out)
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func waitReady(t *testing.T, url string, log fmt.Stringer) {
