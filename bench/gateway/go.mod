@@ -1,0 +1,3 @@
+module github.com/latchid/latch/bench/gateway
+
+go 1.26.8
