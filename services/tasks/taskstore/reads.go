@@ -33,12 +33,10 @@ func (q *readQuery) arg(v any) string {
 }
 
 // taskColumns are scanned by scanTask, in this order.
-const taskColumns = "id, user_id, title, description, completed, priority, due_date, created_at, updated_at"
+const taskColumns = "id, user_id, title, description, completed, priority, due_date, created_at, updated_at, tag_list"
 
-// selectTasks is the select list of a task with its tags.
-func (q *readQuery) selectTasks() string {
-	return "SELECT " + taskColumns + ", " + tagList(q.dialect)
-}
+// selectTasks selects a task with its tags.
+const selectTasks = "SELECT " + taskColumns
 
 // filter is the WHERE clause selecting userID's tasks that match q.
 func (q *readQuery) filter(userID string, tq task.Query) string {

@@ -53,9 +53,10 @@ type taskRow struct {
 	DueDate     *time.Time `gorm:"column:due_date"`
 	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
-	// TagList is the task's tags joined by tagSeparator, read with the row
-	// (tagList) so a task costs one query; never written.
-	TagList *string `gorm:"column:tag_list;->"`
+	// TagList is the task's tags joined by tagSeparator: a copy of its
+	// task_tags rows kept on the task, so a read needs neither a join nor an
+	// aggregate. Written with them, in the same transaction.
+	TagList string `gorm:"column:tag_list"`
 }
 
 func (taskRow) TableName() string { return "tasks" }
@@ -63,21 +64,11 @@ func (taskRow) TableName() string { return "tasks" }
 // tagSeparator joins tags in TagList; the domain refuses control characters in tags.
 const tagSeparator = "\x1f"
 
-// tagList is the select-list item aggregating a task's tags, in tag order,
-// into tag_list.
-func tagList(d sqldb.Dialect) string {
-	agg := "string_agg(tt.tag, chr(31) ORDER BY tt.position)"
-	if d == sqldb.SQLite {
-		agg = "group_concat(tt.tag, char(31) ORDER BY tt.position)"
-	}
-	return "(SELECT " + agg + " FROM task_tags tt WHERE tt.task_id = tasks.id) AS tag_list"
-}
-
 func (r taskRow) tags() []string {
-	if r.TagList == nil || *r.TagList == "" {
+	if r.TagList == "" {
 		return []string{}
 	}
-	return strings.Split(*r.TagList, tagSeparator)
+	return strings.Split(r.TagList, tagSeparator)
 }
 
 type tagRow struct {
@@ -92,6 +83,7 @@ func rowOf(t task.Task) taskRow {
 	return taskRow{
 		ID: t.ID, UserID: t.UserID, Title: t.Title, Description: t.Description, Completed: t.Completed,
 		Priority: string(t.Priority), DueDate: t.DueDate, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		TagList: strings.Join(t.Tags, tagSeparator),
 	}
 }
 
@@ -154,7 +146,7 @@ func writeTags(tx *gorm.DB, id int64, tags []string) error {
 
 func (s *Store) Get(ctx context.Context, id int64) (task.Task, error) {
 	q := s.newRead()
-	found, err := s.readTasks(ctx, q.selectTasks()+" FROM tasks WHERE id = "+q.arg(id), q.args, false)
+	found, err := s.readTasks(ctx, selectTasks+" FROM tasks WHERE id = "+q.arg(id), q.args, false)
 	if err != nil {
 		return task.Task{}, classify("get task", err)
 	}
@@ -172,7 +164,7 @@ func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (ta
 		if s.dialect == sqldb.Postgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		if err := q.Select("tasks.*, " + tagList(s.dialect)).Take(&row).Error; err != nil {
+		if err := q.Take(&row).Error; err != nil {
 			return err
 		}
 		before := row.domain(row.tags())
@@ -238,7 +230,7 @@ func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.T
 	}
 	page := s.newRead()
 	// count(*) OVER () carries the total on every row: one query per page.
-	sql := page.selectTasks() + ", count(*) OVER () AS total FROM tasks" + page.filter(userID, q) +
+	sql := selectTasks + ", count(*) OVER () AS total FROM tasks" + page.filter(userID, q) +
 		" ORDER BY " + fmt.Sprintf(order, dir)
 	if q.Limit > 0 {
 		sql += " LIMIT " + page.arg(q.Limit)
