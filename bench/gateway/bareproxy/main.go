@@ -1,5 +1,5 @@
 // Command bareproxy is bench/gateway's floor: net/http/httputil's
-// ReverseProxy to one upstream over the same pooled Transport settings as
+// ReverseProxy to one upstream over the same connection pool as
 // the gateway, and nothing else (no router, cookie swap, CSRF check, request
 // id, metrics or logs). Requests arrive with their Bearer token already. The
 // gateway's cost above this one's is what Latch's own code adds; this one's
@@ -9,11 +9,12 @@ package main
 import (
 	"flag"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/latchid/latch/services/gateway/router"
 )
 
 func main() {
@@ -24,15 +25,9 @@ func main() {
 	if err != nil || target.Host == "" {
 		log.Fatalf("-upstream: need an origin, got %q", *upstream)
 	}
-	// The same pool the gateway uses (services/gateway/router.NewTransport).
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil
-	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.MaxIdleConns = 1024
-	t.MaxIdleConnsPerHost = 256
-	t.IdleConnTimeout = 90 * time.Second
-	t.ResponseHeaderTimeout = 30 * time.Second
-	t.DisableCompression = true
+	// The gateway's own connection pool, so the two hops differ only in what
+	// the gateway does around it.
+	t := router.NewTransport(30 * time.Second)
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
