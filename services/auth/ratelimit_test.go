@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -183,23 +182,6 @@ func TestRateLimitFailsOpenWhileRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	silent := func(t *testing.T) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				t.Cleanup(func() { c.Close() })
-			}
-		}()
-		return ln.Addr().String()
-	}
 	tests := []struct {
 		name string
 		// down returns the address auth is given, a function that takes
@@ -210,7 +192,7 @@ func TestRateLimitFailsOpenWhileRedisIsDown(t *testing.T) {
 			p := newTCPProxy(t, real.Host)
 			return p.addr, p.cut, p.restore
 		}},
-		{"hung", func(t *testing.T) (string, func(), func()) { return silent(t), func() {}, nil }},
+		{"hung", func(t *testing.T) (string, func(), func()) { return testdb.HungServer(t), func() {}, nil }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

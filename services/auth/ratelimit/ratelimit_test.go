@@ -136,25 +136,8 @@ func TestRedisDownFailsWithinTimeout(t *testing.T) {
 		ln.Close()
 		return addr
 	}
-	silent := func(t *testing.T) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				t.Cleanup(func() { c.Close() })
-			}
-		}()
-		return ln.Addr().String()
-	}
 	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
-	for name, addr := range map[string]func(*testing.T) string{"refused": refused, "silent": silent} {
+	for name, addr := range map[string]func(*testing.T) string{"refused": refused, "silent": func(t *testing.T) string { return testdb.HungServer(t) }} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// The client's defaults (dial and command retries, 3 s read
