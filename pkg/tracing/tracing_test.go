@@ -262,6 +262,9 @@ func TestGRPCServerSpan(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatal(err)
 	}
+	// The server span ends after the response has gone: drain, then flush,
+	// in the order a stopping service uses.
+	srv.GracefulStop()
 	flush(t, tr)
 	span := only(t, rec.Spans(), tracepb.Span_SPAN_KIND_SERVER)
 	if span.TraceID != traceID || span.ParentSpanID != callerSpan || span.Resource["service.name"] != "demo-grpc" ||

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,6 +107,8 @@ type tasksServer struct {
 	base     string
 	grpcAddr string
 	db       *pgx.Conn
+	// stopGRPC drains the gRPC server (once; cleanup calls it too).
+	stopGRPC func()
 }
 
 func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
@@ -137,14 +140,17 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, stopGRPC := context.WithCancel(context.Background())
+	ctx, cancelGRPC := context.WithCancel(context.Background())
 	grpcDone := make(chan error, 1)
 	go func() { grpcDone <- a.grpc.Run(ctx, grpcLn, time.Second) }()
-	t.Cleanup(func() {
-		stopGRPC()
+	stopGRPC := sync.OnceFunc(func() {
+		cancelGRPC()
 		if err := <-grpcDone; err != nil {
 			t.Errorf("gRPC server: %v", err)
 		}
+	})
+	t.Cleanup(func() {
+		stopGRPC()
 		srv.Close()
 		a.Close()
 	})
@@ -153,7 +159,7 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return &tasksServer{t: t, app: a, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn, log: logs}
+	return &tasksServer{t: t, app: a, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn, log: logs, stopGRPC: stopGRPC}
 }
 
 type reply struct {

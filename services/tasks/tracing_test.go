@@ -63,7 +63,10 @@ func TestTracingContinuesCallersTraces(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Close flushes, as it does when the service stops.
+	// As when the service stops: the servers drain first (a gRPC server span
+	// ends after its response has gone, so only a drained server has ended
+	// it), then Shutdown flushes.
+	ts.stopGRPC()
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := ts.app.tracing.Shutdown(flushCtx); err != nil {
