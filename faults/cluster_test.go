@@ -345,7 +345,9 @@ func startSystem(t testing.TB, o options) *system {
 		authEnv[k] = v
 	}
 	s.auth = startServiceOn(t, "auth", bins.auth, authPort, authEnv)
-	tasksEnv := map[string]string{"DATABASE_URL": tasksDB, "BETTER_AUTH_URL": authBase}
+	// A port of its own for gRPC too: the default 9000 would collide with a
+	// second tasks process, or with anything else on the machine.
+	tasksEnv := map[string]string{"DATABASE_URL": tasksDB, "BETTER_AUTH_URL": authBase, "GRPC_PORT": strconv.Itoa(freePort(t))}
 	if o.redis {
 		s.redis = startRedis(t)
 		tasksEnv["REDIS_URL"] = s.redis.url()
