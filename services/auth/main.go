@@ -26,6 +26,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/pkg/redislog"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
@@ -207,6 +208,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		opts.ContextTimeoutEnabled = true
 		opts.DialerRetries = 1
 		opts.MaxRetries = -1
+		redislog.Route(log)
 		rdb = redis.NewClient(opts)
 	}
 	handler, err := httpapi.New(httpapi.Config{

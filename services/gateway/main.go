@@ -23,6 +23,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/pkg/redislog"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/gateway/exchange"
@@ -100,6 +101,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
+		redislog.Route(log)
 		a.redis = redis.NewClient(opts)
 	}
 	// Readiness is the gateway's own: an upstream that is down gets 502s

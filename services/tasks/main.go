@@ -23,6 +23,7 @@ import (
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/pkg/redislog"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
@@ -119,6 +120,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
+		redislog.Route(log)
 		a.redis = redis.NewClient(opts)
 		// Redis only shares the JWKS between replicas; verification goes on
 		// from the in-process copy without it, so it does not gate readiness.

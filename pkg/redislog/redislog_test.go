@@ -1,0 +1,125 @@
+package redislog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/testlog"
+)
+
+func TestLinesAreStructuredAndThrottledPerKind(t *testing.T) {
+	const dial = "redis: connection pool: failed to dial after %d attempts: %v"
+	const hook = "redis: connection pool: failed to process idle connection by hook: %v"
+	type line struct {
+		after  time.Duration // since the start
+		format string
+		args   []any
+	}
+	tests := []struct {
+		name  string
+		lines []line
+		want  []map[string]any // the records written, in order (level, msg and time left out)
+	}{
+		{
+			name:  "one line",
+			lines: []line{{0, dial, []any{1, "connection refused"}}},
+			want:  []map[string]any{{"detail": "connection pool: failed to dial after 1 attempts: connection refused"}},
+		},
+		{
+			name: "repeats within the interval are counted, then reported with the next line written",
+			lines: []line{
+				{0, dial, []any{1, "a"}},
+				{time.Second, dial, []any{1, "b"}},
+				{29 * time.Second, dial, []any{1, "c"}},
+				{30 * time.Second, dial, []any{1, "d"}},
+				{31 * time.Second, dial, []any{1, "e"}},
+			},
+			want: []map[string]any{
+				{"detail": "connection pool: failed to dial after 1 attempts: a"},
+				{"detail": "connection pool: failed to dial after 1 attempts: d", "similar_lines_left_out": float64(2)},
+			},
+		},
+		{
+			name: "kinds are throttled apart",
+			lines: []line{
+				{0, dial, []any{1, "a"}},
+				{time.Second, hook, []any{"x"}},
+				{2 * time.Second, dial, []any{1, "b"}},
+				{3 * time.Second, hook, []any{"y"}},
+			},
+			want: []map[string]any{
+				{"detail": "connection pool: failed to dial after 1 attempts: a"},
+				{"detail": "connection pool: failed to process idle connection by hook: x"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := New(slog.New(slog.NewJSONHandler(&buf, nil)), 30*time.Second)
+			start := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+			for _, ln := range tt.lines {
+				l.now = func() time.Time { return start.Add(ln.after) }
+				l.Printf(context.Background(), ln.format, ln.args...)
+			}
+			var got []map[string]any
+			for _, raw := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+					t.Fatalf("not a JSON record: %q", raw)
+				}
+				if rec["level"] != "WARN" || rec["msg"] != "redis client" {
+					t.Errorf("record %v: want level WARN, msg \"redis client\"", rec)
+				}
+				delete(rec, "level")
+				delete(rec, "msg")
+				delete(rec, "time")
+				got = append(got, rec)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("wrote %d records %v, want %d %v", len(got), got, len(tt.want), tt.want)
+			}
+			for i := range got {
+				if len(got[i]) != len(tt.want[i]) {
+					t.Errorf("record %d = %v, want %v", i, got[i], tt.want[i])
+					continue
+				}
+				for k, v := range tt.want[i] {
+					if got[i][k] != v {
+						t.Errorf("record %d: %s = %v, want %v", i, k, got[i][k], v)
+					}
+				}
+			}
+		})
+	}
+}
+
+// go-redis itself, dialing a port nobody listens on, writes through Route.
+func TestRouteCarriesGoRedisOwnLines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: every dial is refused
+
+	var buf testlog.Buffer
+	Route(slog.New(slog.NewJSONHandler(&buf, nil)))
+	client := redis.NewClient(&redis.Options{Addr: addr, DialerRetries: 1, MaxRetries: -1})
+	defer client.Close()
+	if err := client.Ping(context.Background()).Err(); err == nil {
+		t.Fatal("ping to a closed port succeeded")
+	}
+	out := buf.String()
+	if !strings.Contains(out, `"msg":"redis client"`) || !strings.Contains(out, "failed to dial") {
+		t.Fatalf("go-redis's dial failure did not reach the slog logger; got %q", out)
+	}
+}
