@@ -156,15 +156,24 @@ func (s *Store) Get(ctx context.Context, id int64) (task.Task, error) {
 	return found[0].Task, nil
 }
 
+// lockRow reads task id inside tx and, on PostgreSQL, locks it until tx
+// ends, so that a concurrent change waits instead of being overwritten
+// (SQLite has one writer at a time anyway).
+func (s *Store) lockRow(tx *gorm.DB, id int64) (taskRow, error) {
+	var row taskRow
+	q := tx.Where("id = ?", id)
+	if s.dialect == sqldb.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.Take(&row).Error
+	return row, err
+}
+
 func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (task.Task, error)) (task.Task, error) {
 	var out task.Task
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row taskRow
-		q := tx.Where("id = ?", id)
-		if s.dialect == sqldb.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&row).Error; err != nil {
+		row, err := s.lockRow(tx, id)
+		if err != nil {
 			return err
 		}
 		before := row.domain(row.tags())
@@ -193,12 +202,8 @@ func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (ta
 
 func (s *Store) Delete(ctx context.Context, id int64, check func(task.Task) error) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var row taskRow
-		q := tx.Where("id = ?", id)
-		if s.dialect == sqldb.Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&row).Error; err != nil {
+		row, err := s.lockRow(tx, id)
+		if err != nil {
 			return err
 		}
 		if err := check(row.domain(nil)); err != nil {
