@@ -6,19 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/latchid/latch/pkg/testdb"
-	"github.com/latchid/latch/pkg/testlog"
+	"github.com/latchid/latch/pkg/testproc"
 )
 
 // TestWithTheRealAuthService builds and runs the auth service, signs a user
@@ -104,90 +98,33 @@ func TestWithTheRealAuthService(t *testing.T) {
 // authService is the real auth binary, built from source once per test run
 // and started on its own PostgreSQL database.
 type authService struct {
-	t     *testing.T
-	bin   string
-	url   string
-	env   []string
-	log   *testlog.Buffer
-	cmd   *exec.Cmd
-	close func()
+	*testproc.Process
+	t   *testing.T
+	url string
 }
-
-var (
-	buildAuthOnce sync.Once
-	authBin       string
-	authBuildErr  error
-)
 
 func startAuth(t *testing.T, env map[string]string) *authService {
 	t.Helper()
-	buildAuthOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "latch-auth-bin-")
-		if err != nil {
-			authBuildErr = err
-			return
-		}
-		authBin = filepath.Join(dir, "auth")
-		if out, err := exec.Command("go", "build", "-o", authBin, "github.com/latchid/latch/services/auth").CombinedOutput(); err != nil {
-			authBuildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if authBuildErr != nil {
-		t.Fatalf("build the auth service: %v", authBuildErr)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	a := &authService{t: t, bin: authBin, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &testlog.Buffer{}}
-	a.env = append(os.Environ(),
-		"DATABASE_URL="+testdb.New(t), "BETTER_AUTH_URL="+a.url, fmt.Sprintf("PORT=%d", port),
-		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn", "LATCH_DATA_DIR="+t.TempDir())
+	port := testproc.FreePort(t)
+	a := &authService{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	vars := []string{"DATABASE_URL=" + testdb.New(t), "BETTER_AUTH_URL=" + a.url, fmt.Sprintf("PORT=%d", port),
+		"BETTER_AUTH_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz", "LOG_LEVEL=warn", "LATCH_DATA_DIR=" + t.TempDir()}
 	for k, v := range env {
-		a.env = append(a.env, k+"="+v)
+		vars = append(vars, k+"="+v)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.cmd = exec.CommandContext(ctx, a.bin, "serve")
-	a.cmd.Env = a.env
-	a.cmd.Stderr = a.log
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = a.cmd.Wait() })
-	waitReady(t, a.url+"/api/auth/ok", a.log)
+	a.Process = testproc.Start(t, testproc.Build(t, "github.com/latchid/latch/services/auth"), vars, "serve")
+	a.WaitFor(t, a.url+"/api/auth/ok", http.StatusOK)
 	return a
 }
 
 // command runs `auth args...` against the same database and returns its output.
 func (a *authService) command(args ...string) string {
 	a.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, a.bin, args...)
-	cmd.Env = a.env
-	out, err := cmd.Output()
-	if err != nil {
-		a.t.Fatalf("auth %v: %v\n%s", args, err, out)
-	}
-	return string(out)
+	return a.Run(a.t, args...)
 }
 
-func waitReady(t *testing.T, url string, log fmt.Stringer) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(url); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready in 20 s; its log:\n%s", url, log.String())
-}
+// TestMain removes the binaries testproc built.
+func TestMain(m *testing.M) { testproc.Main(m) }
 
 func jsonSegment(jwt string, i int) ([]byte, error) {
 	parts := strings.Split(jwt, ".")

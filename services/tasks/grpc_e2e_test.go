@@ -243,7 +243,7 @@ func (a *authService) registerClient(name, scopes string) registeredClient {
 // tokenRequests counts the token endpoint's requests in the auth service's request log.
 func (a *authService) tokenRequests() int {
 	n := 0
-	for _, line := range strings.Split(a.log.String(), "\n") {
+	for _, line := range strings.Split(a.Log.String(), "\n") {
 		var entry struct{ Msg, Route string }
 		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "request" && entry.Route == "/api/auth/oauth2/token" {
 			n++
