@@ -10,26 +10,18 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/sqldb"
-	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/clients"
 	"github.com/latchid/latch/services/auth/sealedbox"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
+	"github.com/latchid/latch/services/auth/sqlstore/sqlstoretest"
 )
 
 // newService is the clients service on a fresh PostgreSQL database, with
 // the real signing keys.
 func newService(t *testing.T) *clients.Service {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testdb.New(t), sqldb.DefaultPool())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := sqlstore.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.Open(t, sqldb.Postgres)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, time.UTC), sealedbox.SingleSecret("a-test-secret-that-is-long-enough-0123456789"), signing.Config{
 		Issuer: "http://auth.test", Audience: "http://auth.test", TokenTTL: 15 * time.Minute, GracePeriod: time.Hour, PublishDelay: time.Minute, CacheTTL: time.Second,
 	}, nil)

@@ -14,12 +14,12 @@ import (
 
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/sqldb"
-	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/clients"
 	"github.com/latchid/latch/services/auth/oauth2api"
 	"github.com/latchid/latch/services/auth/sealedbox"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
+	"github.com/latchid/latch/services/auth/sqlstore/sqlstoretest"
 )
 
 const origin = "http://auth.test"
@@ -34,15 +34,7 @@ type tokenServer struct {
 
 func startTokenServer(t *testing.T) *tokenServer {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testdb.New(t), sqldb.DefaultPool())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := sqlstore.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlstoretest.Open(t, sqldb.Postgres)
 	issuer, err := signing.NewIssuer(sqlstore.NewKeyStore(db, time.UTC), sealedbox.SingleSecret("a-test-secret-that-is-long-enough-0123456789"), signing.Config{
 		Issuer: origin, Audience: origin, TokenTTL: 15 * time.Minute, GracePeriod: time.Hour, PublishDelay: time.Minute, CacheTTL: time.Second,
 	}, nil)

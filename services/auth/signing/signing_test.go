@@ -14,11 +14,11 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/latchid/latch/pkg/sqldb"
-	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/sealedbox"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
+	"github.com/latchid/latch/services/auth/sqlstore/sqlstoretest"
 )
 
 const secret = "a-test-secret-that-is-long-enough-0123456789"
@@ -34,15 +34,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 
 func newStore(t *testing.T) *sqlstore.KeyStore {
 	t.Helper()
-	db, err := sqldb.Open(context.Background(), testdb.New(t), sqldb.DefaultPool())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := sqlstore.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return sqlstore.NewKeyStore(db, time.UTC)
+	return sqlstore.NewKeyStore(sqlstoretest.Open(t, sqldb.Postgres), time.UTC)
 }
 
 func config() signing.Config {

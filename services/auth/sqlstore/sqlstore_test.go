@@ -2,34 +2,18 @@ package sqlstore_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/pkg/sqldb"
-	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/identity/identitytest"
 	"github.com/latchid/latch/services/auth/sqlstore"
+	"github.com/latchid/latch/services/auth/sqlstore/sqlstoretest"
 )
 
 // openFresh opens an empty, migrated database of the given dialect.
-func openFresh(t *testing.T, dialect sqldb.Dialect) *sqldb.DB {
-	t.Helper()
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "auth.db")
-	if dialect == sqldb.Postgres {
-		dsn = testdb.New(t)
-	}
-	db, err := sqldb.Open(context.Background(), dsn, sqldb.DefaultPool())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := sqlstore.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func openFresh(t *testing.T, dialect sqldb.Dialect) *sqldb.DB { return sqlstoretest.Open(t, dialect) }
 
 func TestIdentityStoreConformance(t *testing.T) {
 	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
