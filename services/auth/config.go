@@ -60,6 +60,9 @@ type Config struct {
 	// ShutdownDelay: after SIGTERM, serve on (unready, Connection: close)
 	// this long before closing the listener (pkg/serve).
 	ShutdownDelay time.Duration
+	// SweepInterval is how often expired sessions and verification rows
+	// are deleted (package sweep); 0 turns the sweep off.
+	SweepInterval time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -122,10 +125,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		KeyCacheTTL:      e.Duration("KEY_CACHE_TTL", 30*time.Second),
 		LogFormat:        e.String("LOG_FORMAT", "json"),
 		ShutdownDelay:    e.Duration("SHUTDOWN_DELAY", 0),
+		SweepInterval:    e.Duration("SWEEP_INTERVAL", time.Hour),
 		Tracing:          tracing.FromEnv(e, "auth"),
 	}
 	if cfg.ShutdownDelay < 0 {
 		e.Fail("SHUTDOWN_DELAY must not be negative")
+	}
+	if cfg.SweepInterval < 0 {
+		e.Fail("SWEEP_INTERVAL must not be negative (0 turns the sweep off)")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -357,6 +364,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", c.Port),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
+		slog.String("sweep_interval", c.SweepInterval.String()),
 		slog.String("base_url", c.BaseURL),
 		slog.String("secret", "[set: "+c.SecretSource+"]"),
 		slog.String("database", envconf.Redact(c.DatabaseURL)),

@@ -114,25 +114,32 @@ func TestMigrateNeedsNoSecret(t *testing.T) {
 	}
 }
 
-func TestShutdownDelayConfig(t *testing.T) {
+func TestDurationsThatMustNotBeNegative(t *testing.T) {
 	t.Parallel()
+	shutdownDelay := func(c Config) time.Duration { return c.ShutdownDelay }
+	sweepInterval := func(c Config) time.Duration { return c.SweepInterval }
 	cases := []struct {
-		value   string
-		want    time.Duration
-		wantErr string
+		key, value string
+		read       func(Config) time.Duration
+		want       time.Duration
+		wantErr    string
 	}{
-		{"", 0, ""},
-		{"5s", 5 * time.Second, ""},
-		{"-1s", 0, "SHUTDOWN_DELAY must not be negative"},
+		{"SHUTDOWN_DELAY", "", shutdownDelay, 0, ""},
+		{"SHUTDOWN_DELAY", "5s", shutdownDelay, 5 * time.Second, ""},
+		{"SHUTDOWN_DELAY", "-1s", shutdownDelay, 0, "SHUTDOWN_DELAY must not be negative"},
+		{"SWEEP_INTERVAL", "", sweepInterval, time.Hour, ""},
+		{"SWEEP_INTERVAL", "10m", sweepInterval, 10 * time.Minute, ""},
+		{"SWEEP_INTERVAL", "0", sweepInterval, 0, ""},
+		{"SWEEP_INTERVAL", "-1m", sweepInterval, 0, "SWEEP_INTERVAL must not be negative"},
 	}
 	for _, tc := range cases {
-		env := map[string]string{"SHUTDOWN_DELAY": tc.value, "LATCH_DATA_DIR": t.TempDir()}
+		env := map[string]string{tc.key: tc.value, "LATCH_DATA_DIR": t.TempDir()}
 		cfg, err := loadConfig(func(k string) string { return env[k] })
 		switch {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-			t.Errorf("SHUTDOWN_DELAY=%q: err = %v, want %q", tc.value, err, tc.wantErr)
-		case tc.wantErr == "" && (err != nil || cfg.ShutdownDelay != tc.want):
-			t.Errorf("SHUTDOWN_DELAY=%q: %v, %v; want %v", tc.value, cfg.ShutdownDelay, err, tc.want)
+			t.Errorf("%s=%q: err = %v, want %q", tc.key, tc.value, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || tc.read(cfg) != tc.want):
+			t.Errorf("%s=%q: %v, %v; want %v", tc.key, tc.value, tc.read(cfg), err, tc.want)
 		}
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/signing"
 	"github.com/latchid/latch/services/auth/sqlstore"
+	"github.com/latchid/latch/services/auth/sweep"
 )
 
 const usage = `usage: auth <command>
@@ -128,6 +129,7 @@ type app struct {
 	clients *clients.Service
 	obs     *observe.Observer
 	tracing *tracing.Tracing
+	sweeper *sweep.Sweeper // nil when SWEEP_INTERVAL is 0
 	handler http.Handler
 }
 
@@ -153,7 +155,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		obs.WatchPool("auth", db.PG)
 	}
 	metrics := newAuthMetrics(obs)
-	ids := identity.NewService(countingStore{sqlstore.NewIdentityStore(db, cfg.DatabaseZone), metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
+	identityStore := sqlstore.NewIdentityStore(db, cfg.DatabaseZone)
+	ids := identity.NewService(countingStore{identityStore, metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
+	var sweeper *sweep.Sweeper
+	if cfg.SweepInterval > 0 {
+		sweeper = sweep.New(identityStore, sweep.Config{Every: cfg.SweepInterval}, obs.Registerer(), log)
+	}
 	mailer, err := newMailer(cfg)
 	if err != nil {
 		_ = db.Close()
@@ -242,7 +249,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	// Tracing inside observe: probes and /metrics make no spans. Off, it
 	// returns the handler itself.
 	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs,
-		tracing: tr, handler: obs.Wrap(tr.Handler(handler))}, nil
+		tracing: tr, sweeper: sweeper, handler: obs.Wrap(tr.Handler(handler))}, nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
@@ -281,6 +288,14 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if a.sweeper != nil {
+		// Only a serving process sweeps (not `auth keys`, `auth clients`),
+		// and it stops before the database closes.
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		swept := make(chan struct{})
+		go func() { defer close(swept); a.sweeper.Run(sweepCtx) }()
+		defer func() { stopSweep(); <-swept }()
+	}
 	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
 	a.obs.Require("serving", srv.Ready)
 	return srv.ListenAndRun(ctx, cfg.Port)

@@ -59,7 +59,7 @@ func TestAuthMetricsMoveWithTraffic(t *testing.T) {
 	if age := after.Value("auth_signing_key_newest_age_seconds"); age > 5 {
 		t.Errorf("newest key age %v s right after a rotation", age)
 	}
-	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "go_sql_in_use_connections", "auth_signing_keys_created_total"} {
+	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total", "go_sql_in_use_connections", "auth_signing_keys_created_total", "auth_expired_rows_deleted_total"} {
 		if !after.Has(name) {
 			t.Errorf("%s is not exported", name)
 		}

@@ -331,3 +331,25 @@ func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, h
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// DeleteExpiredSessions deletes up to limit sessions that expired before
+// before, and returns how many it deleted. Better Auth deletes an expired
+// session only when someone presents it; the rest stay until swept.
+func (s *IdentityStore) DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.deleteExpired(ctx, &sessionRow{}, before, limit)
+}
+
+// DeleteExpiredVerifications deletes up to limit verification rows (reset
+// tokens, OAuth states) that expired before before.
+func (s *IdentityStore) DeleteExpiredVerifications(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.deleteExpired(ctx, &verificationRow{}, before, limit)
+}
+
+// deleteExpired deletes a batch by id, so that each statement holds its
+// locks only for limit rows however many have expired.
+func (s *IdentityStore) deleteExpired(ctx context.Context, model any, before time.Time, limit int) (int64, error) {
+	db := s.db.WithContext(ctx)
+	batch := db.Model(model).Select("id").Where("expires_at < ?", s.w.put(before)).Limit(limit)
+	res := db.Where("id IN (?)", batch).Delete(model)
+	return res.RowsAffected, classify("delete expired rows", res.Error)
+}
