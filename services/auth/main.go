@@ -260,7 +260,9 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 	}
 	var limiter httpapi.Limiter = ratelimit.NewMemory()
 	if rdb != nil {
-		limiter = ratelimit.NewRedis(rdb, cfg.RateLimitPrefix)
+		// While Redis fails, one request a second asks it; the rest go
+		// through at once instead of each waiting out its timeout.
+		limiter = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
 	}
 	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
 }

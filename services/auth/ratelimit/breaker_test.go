@@ -1,0 +1,78 @@
+package ratelimit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/services/auth/ratelimit"
+)
+
+// A hung Redis costs the store's timeout once per probe interval, not once
+// per request.
+func TestBreakerSkipsAHungStoreBetweenProbes(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: testdb.HungServer(t), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	store := ratelimit.NewRedis(rdb, "test:breaker:")
+	store.Timeout = 100 * time.Millisecond
+	b := ratelimit.NewBreaker(store, time.Second)
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
+
+	t0 := time.Now()
+	steps := []struct {
+		at      time.Duration // the request's time, from t0
+		skipped bool          // ErrSkipped at once; otherwise the store was asked and timed out
+	}{
+		{0, false},
+		{10 * time.Millisecond, true},
+		{500 * time.Millisecond, true},
+		{time.Second, false}, // the probe
+		{time.Second, true},  // one probe at a time
+		{1500 * time.Millisecond, true},
+		{2100 * time.Millisecond, false}, // the next probe
+	}
+	for i, s := range steps {
+		start := time.Now()
+		_, err := b.Consume(context.Background(), "ip|/sign-in/email", rule, t0.Add(s.at))
+		took := time.Since(start)
+		switch {
+		case err == nil:
+			t.Fatalf("step %d: a hung store answered", i)
+		case s.skipped && (!errors.Is(err, ratelimit.ErrSkipped) || took > 50*time.Millisecond):
+			t.Errorf("step %d at %v: %v after %v, want ErrSkipped at once", i, s.at, err, took)
+		case !s.skipped && (errors.Is(err, ratelimit.ErrSkipped) || took < store.Timeout):
+			t.Errorf("step %d at %v: %v after %v, want the store asked (a timeout after %v)", i, s.at, err, took, store.Timeout)
+		}
+	}
+}
+
+// Once a probe gets an answer, every request asks the store again.
+func TestBreakerClosesWhenTheStoreAnswers(t *testing.T) {
+	t.Parallel()
+	p := make([]byte, 6)
+	_, _ = rand.Read(p)
+	b := ratelimit.NewBreaker(ratelimit.NewRedis(testdb.Redis(t), "test:breaker:"+hex.EncodeToString(p)+":"), time.Second)
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 100}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel() // a real failure of the real store: the caller gave up
+	t0 := time.Now()
+	if _, err := b.Consume(gone, "ip|/x", rule, t0); err == nil || errors.Is(err, ratelimit.ErrSkipped) {
+		t.Fatalf("with a cancelled context: %v, want the store's failure", err)
+	}
+	if _, err := b.Consume(context.Background(), "ip|/x", rule, t0.Add(time.Millisecond)); !errors.Is(err, ratelimit.ErrSkipped) {
+		t.Fatalf("right after the failure: %v, want ErrSkipped", err)
+	}
+	for i, at := range []time.Duration{time.Second, time.Second + time.Millisecond, time.Second + 2*time.Millisecond} {
+		d, err := b.Consume(context.Background(), "ip|/x", rule, t0.Add(at))
+		if err != nil || !d.Allowed {
+			t.Errorf("request %d after the probe time: %+v, %v; want the store to answer (allowed)", i+1, d, err)
+		}
+	}
+}
