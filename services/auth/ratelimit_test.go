@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchid/latch/pkg/observe/observetest"
 	"github.com/latchid/latch/pkg/testdb"
+	"github.com/latchid/latch/services/auth/ratelimit"
 )
 
 // TestBruteForceIsStoppedAndTheOwnerGetsBackIn: 1,000 wrong passwords from
@@ -234,12 +235,15 @@ func TestRateLimitFailsOpenWhileRedisIsDown(t *testing.T) {
 				if r := ts.get("/api/auth/get-session", nil); r.status != 200 {
 					t.Errorf("get-session with Redis down: %d %s", r.status, r.body)
 				}
-				if time.Since(start) >= 200*time.Millisecond {
+				if time.Since(start) >= ratelimit.DefaultTimeout {
 					slow++
 				}
 			}
-			if slow > 2 {
-				t.Errorf("%d of %d get-session requests in a row took 200 ms or more with Redis down, want at most 2 (a probe a second)", slow, quick)
+			// A probe a second: one or two in this burst; without the
+			// breaker every request waits out the timeout. The slack is for
+			// a loaded machine.
+			if slow > 4 {
+				t.Errorf("%d of %d get-session requests in a row took the store's timeout (%v) or more with Redis down, want a probe a second", slow, quick, ratelimit.DefaultTimeout)
 			}
 			if got := observetest.Scrape(t, ts.base).Value("auth_rate_limit_store_errors_total") - before; got != guesses+2+quick {
 				t.Errorf("auth_rate_limit_store_errors_total moved by %v, want %d (every request let through)", got, guesses+2+quick)
