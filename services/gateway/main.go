@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		redislog.Route(log)
-		a.redis = redis.NewClient(opts)
+		a.redis = redis.NewClient(exchange.RedisOptions(opts))
 	}
 	// Readiness is the gateway's own: an upstream that is down gets 502s
 	// from every replica alike, and pulling the gateway would only hide them.

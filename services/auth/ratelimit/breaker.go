@@ -2,18 +2,18 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
+
+	"github.com/latchid/latch/pkg/breaker"
 )
 
 // ErrSkipped is Breaker's answer while its store is failing: the store was
 // not asked. Callers treat it as they treat the store's own failure.
-var ErrSkipped = errors.New("rate limit store not asked: it failed less than a probe interval ago")
+var ErrSkipped = breaker.ErrOpen
 
 // DefaultProbeEvery is how often a Breaker lets one request ask a failing store.
-const DefaultProbeEvery = time.Second
+const DefaultProbeEvery = breaker.DefaultProbeEvery
 
 // consumer is a limiter whose store may fail (Redis).
 type consumer interface {
@@ -26,41 +26,23 @@ type consumer interface {
 // one request per probe interval asks the store again, and the first
 // answer closes the breaker.
 type Breaker struct {
-	store      consumer
-	probeEvery time.Duration
-	nextProbe  atomic.Int64 // unix nanoseconds; 0 while the store answers
-	lastErr    atomic.Pointer[error]
+	store consumer
+	b     *breaker.Breaker
 }
 
 // NewBreaker wraps store; probeEvery <= 0 means DefaultProbeEvery.
 func NewBreaker(store consumer, probeEvery time.Duration) *Breaker {
-	if probeEvery <= 0 {
-		probeEvery = DefaultProbeEvery
-	}
-	return &Breaker{store: store, probeEvery: probeEvery}
+	return &Breaker{store: store, b: breaker.New(probeEvery)}
 }
 
 // Consume asks the store unless it failed less than a probe interval ago.
 func (b *Breaker) Consume(ctx context.Context, key string, r Rule, now time.Time) (Decision, error) {
-	if next := b.nextProbe.Load(); next != 0 {
-		// Past the probe time, the one request that moves it on probes;
-		// the others keep being skipped.
-		if now.UnixNano() < next || !b.nextProbe.CompareAndSwap(next, now.Add(b.probeEvery).UnixNano()) {
-			last := errors.New("unknown")
-			if p := b.lastErr.Load(); p != nil {
-				last = *p
-			}
-			return Decision{}, fmt.Errorf("%w (last failure: %v)", ErrSkipped, last)
-		}
-	}
-	d, err := b.store.Consume(ctx, key, r, now)
-	if err != nil {
-		b.lastErr.Store(&err)
-		b.nextProbe.Store(now.Add(b.probeEvery).UnixNano())
-		return d, err
-	}
-	b.nextProbe.Store(0)
-	return d, nil
+	var d Decision
+	err := b.b.Do(now, func() (err error) {
+		d, err = b.store.Consume(ctx, key, r, now)
+		return err
+	})
+	return d, err
 }
 
 // String names the store in logs.

@@ -30,6 +30,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/latchid/latch/pkg/breaker"
 	"github.com/latchid/latch/pkg/httplog"
 )
 
@@ -52,6 +53,10 @@ const (
 	// fetchTimeout bounds one call to auth, shared by every waiting request.
 	fetchTimeout = 10 * time.Second
 	redisPrefix  = "latch:gateway:token:"
+	// RedisTimeout bounds one call to the shared cache. A miss costs a
+	// call to auth, a few milliseconds: waiting longer on Redis than that
+	// only delays the request.
+	RedisTimeout = 100 * time.Millisecond
 )
 
 // Config wires an Exchanger.
@@ -75,11 +80,24 @@ const (
 	Failed     = "error"
 )
 
+// RedisOptions are what the shared cache needs of its client: calls that
+// end at their context's deadline (RedisTimeout), and no dial or command
+// retries, since a failed call falls back to auth anyway.
+func RedisOptions(opts *redis.Options) *redis.Options {
+	opts.ContextTimeoutEnabled = true
+	opts.DialerRetries = 1
+	opts.MaxRetries = -1
+	return opts
+}
+
 // Exchanger hands out a session's JWT.
 type Exchanger struct {
 	cfg   Config
 	local *lru.Cache[string, entry]
 	group singleflight.Group
+	// redisDown keeps a failing Redis from costing every request its
+	// timeout: after a failure, one call a second tries it.
+	redisDown *breaker.Breaker
 }
 
 type entry struct {
@@ -102,7 +120,7 @@ func New(cfg Config) (*Exchanger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)
 	}
-	return &Exchanger{cfg: cfg, local: local}, nil
+	return &Exchanger{cfg: cfg, local: local, redisDown: breaker.New(breaker.DefaultProbeEvery)}, nil
 }
 
 // Key names a session in the caches: a hash of its cookie, never the
@@ -157,9 +175,7 @@ func (x *Exchanger) Evict(ctx context.Context, sessionCookie string) {
 	key := Key(sessionCookie)
 	x.local.Remove(key)
 	if x.cfg.Redis != nil {
-		if err := x.cfg.Redis.Del(ctx, redisPrefix+key).Err(); err != nil {
-			x.cfg.Logger.WarnContext(ctx, "token cache: evict from redis", "err", err)
-		}
+		x.redis(ctx, "evict from", func(ctx context.Context) error { return x.cfg.Redis.Del(ctx, redisPrefix+key).Err() })
 	}
 }
 
@@ -205,11 +221,14 @@ func (x *Exchanger) fromRedis(ctx context.Context, key string) (entry, bool) {
 	if x.cfg.Redis == nil {
 		return entry{}, false
 	}
-	tok, err := x.cfg.Redis.Get(ctx, redisPrefix+key).Result()
-	if err != nil {
-		if !errors.Is(err, redis.Nil) {
-			x.cfg.Logger.WarnContext(ctx, "token cache: read from redis", "err", err)
+	var tok string
+	if err := x.redis(ctx, "read from", func(ctx context.Context) (err error) {
+		tok, err = x.cfg.Redis.Get(ctx, redisPrefix+key).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil // an answer: not cached
 		}
+		return err
+	}); err != nil || tok == "" {
 		return entry{}, false
 	}
 	exp, ok := expiry(tok)
@@ -228,9 +247,22 @@ func (x *Exchanger) toRedis(ctx context.Context, key string, e entry) {
 		return
 	}
 	ttl := e.until.Sub(x.cfg.Now())
-	if err := x.cfg.Redis.Set(ctx, redisPrefix+key, e.token, ttl).Err(); err != nil {
-		x.cfg.Logger.WarnContext(ctx, "token cache: write to redis", "err", err)
+	x.redis(ctx, "write to", func(ctx context.Context) error { return x.cfg.Redis.Set(ctx, redisPrefix+key, e.token, ttl).Err() })
+}
+
+// redis runs one call to the shared cache within RedisTimeout, unless
+// Redis failed less than a second ago. A failure is logged; a call not
+// tried is not (that would be a line per request during an outage).
+func (x *Exchanger) redis(ctx context.Context, op string, call func(context.Context) error) error {
+	err := x.redisDown.Do(time.Now(), func() error {
+		ctx, cancel := context.WithTimeout(ctx, RedisTimeout)
+		defer cancel()
+		return call(ctx)
+	})
+	if err != nil && !errors.Is(err, breaker.ErrOpen) {
+		x.cfg.Logger.WarnContext(ctx, "token cache: "+op+" redis failed; auth answers meanwhile, Redis is tried again in a second", "err", err)
 	}
+	return err
 }
 
 // expiry reads a JWT's exp without verifying it: the gateway only decides

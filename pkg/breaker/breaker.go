@@ -1,0 +1,76 @@
+// Package breaker stops a service from waiting on a dependency that has
+// just failed. After a failure, calls are refused at once (ErrOpen) for a
+// probe interval; then one call at a time goes through as a probe, and the
+// first success lets every call through again. Latch puts one in front of
+// Redis wherever Redis is an optimization (a rate-limit counter, a token
+// cache): a hung Redis should cost one call a second its timeout, not every
+// request.
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// ErrOpen refuses a call: the dependency failed less than a probe interval
+// ago. Callers treat it as they treat the dependency's own failure.
+var ErrOpen = errors.New("not tried: it failed less than a probe interval ago")
+
+// DefaultProbeEvery is how often an open Breaker lets one call through.
+const DefaultProbeEvery = time.Second
+
+// Breaker is safe for concurrent use; its zero value is not (use New).
+type Breaker struct {
+	probeEvery time.Duration
+	nextProbe  atomic.Int64 // unix nanoseconds; 0 while closed
+	lastErr    atomic.Pointer[error]
+}
+
+// New returns a closed Breaker; probeEvery <= 0 means DefaultProbeEvery.
+func New(probeEvery time.Duration) *Breaker {
+	if probeEvery <= 0 {
+		probeEvery = DefaultProbeEvery
+	}
+	return &Breaker{probeEvery: probeEvery}
+}
+
+// Allow reports whether a call may go ahead at now: nil, or an error
+// wrapping ErrOpen and naming the last failure. Past the probe time, only
+// the one call that moves the probe time on is allowed.
+func (b *Breaker) Allow(now time.Time) error {
+	next := b.nextProbe.Load()
+	if next == 0 {
+		return nil
+	}
+	if now.UnixNano() >= next && b.nextProbe.CompareAndSwap(next, now.Add(b.probeEvery).UnixNano()) {
+		return nil
+	}
+	last := errors.New("unknown")
+	if p := b.lastErr.Load(); p != nil {
+		last = *p
+	}
+	return fmt.Errorf("%w (last failure: %v)", ErrOpen, last)
+}
+
+// Done records how an allowed call that started at now went: a failure
+// opens the breaker until now plus the probe interval, a success closes it.
+func (b *Breaker) Done(now time.Time, err error) {
+	if err != nil {
+		b.lastErr.Store(&err)
+		b.nextProbe.Store(now.Add(b.probeEvery).UnixNano())
+		return
+	}
+	b.nextProbe.Store(0)
+}
+
+// Do runs call unless the breaker refuses it, and records the outcome.
+func (b *Breaker) Do(now time.Time, call func() error) error {
+	if err := b.Allow(now); err != nil {
+		return err
+	}
+	err := call()
+	b.Done(now, err)
+	return err
+}
