@@ -56,6 +56,9 @@ func (b *Breaker) Allow(now time.Time) error {
 
 // Done records how an allowed call that started at now went: a failure
 // opens the breaker until now plus the probe interval, a success closes it.
+// Report only the dependency's own failures: a call cut short because its
+// caller left must not open the breaker (give such calls a context without
+// the caller's cancellation, as the users in Latch do).
 func (b *Breaker) Done(now time.Time, err error) {
 	if err != nil {
 		b.lastErr.Store(&err)

@@ -58,21 +58,53 @@ func TestBreakerClosesWhenTheStoreAnswers(t *testing.T) {
 	t.Parallel()
 	p := make([]byte, 6)
 	_, _ = rand.Read(p)
-	b := ratelimit.NewBreaker(ratelimit.NewRedis(testdb.Redis(t), "test:breaker:"+hex.EncodeToString(p)+":"), time.Second)
+	prefix := "test:breaker:" + hex.EncodeToString(p) + ":"
+	rdb := testdb.Redis(t)
+	b := ratelimit.NewBreaker(ratelimit.NewRedis(rdb, prefix), time.Second)
 	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 100}
-	gone, cancel := context.WithCancel(context.Background())
-	cancel() // a real failure of the real store: the caller gave up
-	t0 := time.Now()
-	if _, err := b.Consume(gone, "ip|/x", rule, t0); err == nil || errors.Is(err, ratelimit.ErrSkipped) {
-		t.Fatalf("with a cancelled context: %v, want the store's failure", err)
+	ctx := context.Background()
+	// A real failure of the real store: the counter's key holds a string,
+	// and the script's HMGET answers WRONGTYPE.
+	if err := rdb.Set(ctx, prefix+"ip|/x", "not a hash", time.Minute).Err(); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := b.Consume(context.Background(), "ip|/x", rule, t0.Add(time.Millisecond)); !errors.Is(err, ratelimit.ErrSkipped) {
+	t0 := time.Now()
+	if _, err := b.Consume(ctx, "ip|/x", rule, t0); err == nil || errors.Is(err, ratelimit.ErrSkipped) {
+		t.Fatalf("against a key of the wrong type: %v, want the store's failure", err)
+	}
+	if _, err := b.Consume(ctx, "ip|/x", rule, t0.Add(time.Millisecond)); !errors.Is(err, ratelimit.ErrSkipped) {
 		t.Fatalf("right after the failure: %v, want ErrSkipped", err)
 	}
+	if err := rdb.Del(ctx, prefix+"ip|/x").Err(); err != nil {
+		t.Fatal(err)
+	}
 	for i, at := range []time.Duration{time.Second, time.Second + time.Millisecond, time.Second + 2*time.Millisecond} {
-		d, err := b.Consume(context.Background(), "ip|/x", rule, t0.Add(at))
+		d, err := b.Consume(ctx, "ip|/x", rule, t0.Add(at))
 		if err != nil || !d.Allowed {
 			t.Errorf("request %d after the probe time: %+v, %v; want the store to answer (allowed)", i+1, d, err)
+		}
+	}
+}
+
+// A client that hangs up mid-request is still counted, and does not make
+// the store look failed (which would open the breaker: a second of
+// unlimited guesses for anyone who can cancel requests).
+func TestBreakerIgnoresCallersThatLeave(t *testing.T) {
+	t.Parallel()
+	p := make([]byte, 6)
+	_, _ = rand.Read(p)
+	b := ratelimit.NewBreaker(ratelimit.NewRedis(testdb.Redis(t), "test:breaker:"+hex.EncodeToString(p)+":"), time.Second)
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 2}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	now := time.Now()
+	for i, want := range []bool{true, true, false} {
+		d, err := b.Consume(gone, "ip|/sign-in/email", rule, now.Add(time.Duration(i)*time.Millisecond))
+		if err != nil {
+			t.Fatalf("request %d from a client that left: %v, want it counted", i+1, err)
+		}
+		if d.Allowed != want {
+			t.Errorf("request %d: allowed = %v, want %v (2 per window)", i+1, d.Allowed, want)
 		}
 	}
 }

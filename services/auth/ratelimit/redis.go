@@ -48,8 +48,12 @@ redis.call('PEXPIRE', KEYS[1], window)
 return {1, 0}
 `)
 
-// Consume counts one request for key.
+// Consume counts one request for key. A client that hangs up does not
+// stop the count (the attempt happened), and so cannot make the store look
+// failed to a Breaker, which would let the next second's requests through
+// unlimited.
 func (r *Redis) Consume(ctx context.Context, key string, rule Rule, now time.Time) (Decision, error) {
+	ctx = context.WithoutCancel(ctx)
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)

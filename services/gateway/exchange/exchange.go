@@ -170,8 +170,11 @@ func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader strin
 	return v.(string), nil
 }
 
-// Evict forgets the session's token (sign-out).
+// Evict forgets the session's token (sign-out). It finishes even if the
+// client hangs up: the eviction must happen, and a cancelled call would
+// count as Redis failing.
 func (x *Exchanger) Evict(ctx context.Context, sessionCookie string) {
+	ctx = context.WithoutCancel(ctx)
 	key := Key(sessionCookie)
 	x.local.Remove(key)
 	if x.cfg.Redis != nil {
