@@ -1,7 +1,9 @@
-// Package breaker stops a service from waiting on a dependency that has
-// just failed. After a failure, calls are refused at once (ErrOpen) for a
-// probe interval; then one call at a time goes through as a probe, and the
-// first success lets every call through again. Latch puts one in front of
+// Package breaker stops a service from waiting on a dependency that is
+// failing. After OpenAfter failures in a row, calls are refused at once
+// (ErrOpen) for a probe interval; then one call at a time goes through as a
+// probe, and the first success lets every call through again. Failures
+// must come in a row: a dependency that drops a call now and then keeps
+// being asked. Latch puts one in front of
 // Redis wherever Redis is an optimization (a rate-limit counter, a token
 // cache): a hung Redis should cost one call a second its timeout, not every
 // request.
@@ -21,9 +23,13 @@ var ErrOpen = errors.New("not tried: it failed less than a probe interval ago")
 // DefaultProbeEvery is how often an open Breaker lets one call through.
 const DefaultProbeEvery = time.Second
 
+// OpenAfter is how many failures in a row open a Breaker.
+const OpenAfter = 3
+
 // Breaker is safe for concurrent use; its zero value is not (use New).
 type Breaker struct {
 	probeEvery time.Duration
+	failures   atomic.Int64 // in a row
 	nextProbe  atomic.Int64 // unix nanoseconds; 0 while closed
 	lastErr    atomic.Pointer[error]
 }
@@ -54,17 +60,21 @@ func (b *Breaker) Allow(now time.Time) error {
 	return fmt.Errorf("%w (last failure: %v)", ErrOpen, last)
 }
 
-// Done records how an allowed call that started at now went: a failure
-// opens the breaker until now plus the probe interval, a success closes it.
+// Done records how an allowed call that started at now went: the
+// OpenAfter-th failure in a row (or a failed probe) opens the breaker until
+// now plus the probe interval; a success closes it.
 // Report only the dependency's own failures: a call cut short because its
 // caller left must not open the breaker (give such calls a context without
 // the caller's cancellation, as the users in Latch do).
 func (b *Breaker) Done(now time.Time, err error) {
 	if err != nil {
 		b.lastErr.Store(&err)
-		b.nextProbe.Store(now.Add(b.probeEvery).UnixNano())
+		if b.failures.Add(1) >= OpenAfter {
+			b.nextProbe.Store(now.Add(b.probeEvery).UnixNano())
+		}
 		return
 	}
+	b.failures.Store(0)
 	b.nextProbe.Store(0)
 }
 

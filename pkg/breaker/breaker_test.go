@@ -19,7 +19,17 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 		steps []step
 	}{
 		{"closed: every call runs", []step{{0, nil, true}, {time.Millisecond, nil, true}, {2 * time.Millisecond, nil, true}}},
-		{"a failure refuses calls until the probe time", []step{
+		{"failures now and then keep it closed", []step{
+			{0, failure, true},
+			{time.Millisecond, failure, true},
+			{2 * time.Millisecond, nil, true},
+			{3 * time.Millisecond, failure, true},
+			{4 * time.Millisecond, failure, true},
+			{5 * time.Millisecond, nil, true},
+		}},
+		{"three failures in a row refuse calls until the probe time", []step{
+			{0, failure, true},
+			{0, failure, true},
 			{0, failure, true},
 			{time.Millisecond, nil, false},
 			{999 * time.Millisecond, nil, false},
@@ -27,6 +37,8 @@ func TestBreakerOpensProbesAndCloses(t *testing.T) {
 			{time.Second, nil, true}, // closed again
 		}},
 		{"one probe at a time; a failed probe waits another interval", []step{
+			{0, failure, true},
+			{0, failure, true},
 			{0, failure, true},
 			{time.Second, failure, true}, // the probe fails
 			{time.Second, nil, false},    // no second probe in the same instant
@@ -61,7 +73,9 @@ func TestRefusalNamesTheLastFailure(t *testing.T) {
 	t.Parallel()
 	b := New(0)
 	now := time.Now()
-	_ = b.Do(now, func() error { return errors.New("i/o timeout") })
+	for range OpenAfter {
+		_ = b.Do(now, func() error { return errors.New("i/o timeout") })
+	}
 	err := b.Allow(now)
 	if !errors.Is(err, ErrOpen) || err.Error() != ErrOpen.Error()+" (last failure: i/o timeout)" {
 		t.Errorf("Allow = %v", err)

@@ -260,7 +260,7 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 	}
 	var limiter httpapi.Limiter = ratelimit.NewMemory()
 	if rdb != nil {
-		// While Redis fails, one request a second asks it; the rest go
+		// While Redis keeps failing, one request a second asks it; the rest go
 		// through at once instead of each waiting out its timeout.
 		limiter = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
 	}

@@ -21,7 +21,7 @@ type consumer interface {
 }
 
 // Breaker keeps a failing store from slowing every request. Once the store
-// fails, requests get ErrSkipped at once instead of each waiting out the
+// fails breaker.OpenAfter times in a row, requests get ErrSkipped at once instead of each waiting out the
 // store's timeout (a hung Redis held every sign-in for the full 250 ms);
 // one request per probe interval asks the store again, and the first
 // answer closes the breaker.

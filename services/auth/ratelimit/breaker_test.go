@@ -14,8 +14,8 @@ import (
 	"github.com/latchid/latch/services/auth/ratelimit"
 )
 
-// A hung Redis costs the store's timeout once per probe interval, not once
-// per request.
+// A hung Redis costs the store's timeout three times in a row, then once
+// per probe interval, not once per request.
 func TestBreakerSkipsAHungStoreBetweenProbes(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: testdb.HungServer(t), ContextTimeoutEnabled: true})
@@ -31,12 +31,14 @@ func TestBreakerSkipsAHungStoreBetweenProbes(t *testing.T) {
 		skipped bool          // ErrSkipped at once; otherwise the store was asked and timed out
 	}{
 		{0, false},
+		{time.Millisecond, false},
+		{2 * time.Millisecond, false}, // the third failure in a row opens the breaker until 1002 ms
 		{10 * time.Millisecond, true},
 		{500 * time.Millisecond, true},
-		{time.Second, false}, // the probe
-		{time.Second, true},  // one probe at a time
+		{1100 * time.Millisecond, false}, // the probe
+		{1100 * time.Millisecond, true},  // one probe at a time
 		{1500 * time.Millisecond, true},
-		{2100 * time.Millisecond, false}, // the next probe
+		{2200 * time.Millisecond, false}, // the next probe
 	}
 	for i, s := range steps {
 		start := time.Now()
@@ -69,8 +71,10 @@ func TestBreakerClosesWhenTheStoreAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	if _, err := b.Consume(ctx, "ip|/x", rule, t0); err == nil || errors.Is(err, ratelimit.ErrSkipped) {
-		t.Fatalf("against a key of the wrong type: %v, want the store's failure", err)
+	for i := range 3 { // failures in a row open the breaker
+		if _, err := b.Consume(ctx, "ip|/x", rule, t0); err == nil || errors.Is(err, ratelimit.ErrSkipped) {
+			t.Fatalf("call %d against a key of the wrong type: %v, want the store's failure", i+1, err)
+		}
 	}
 	if _, err := b.Consume(ctx, "ip|/x", rule, t0.Add(time.Millisecond)); !errors.Is(err, ratelimit.ErrSkipped) {
 		t.Fatalf("right after the failure: %v, want ErrSkipped", err)

@@ -96,7 +96,7 @@ type Exchanger struct {
 	local *lru.Cache[string, entry]
 	group singleflight.Group
 	// redisDown keeps a failing Redis from costing every request its
-	// timeout: after a failure, one call a second tries it.
+	// timeout: after failures in a row, one call a second tries it.
 	redisDown *breaker.Breaker
 }
 
@@ -254,7 +254,7 @@ func (x *Exchanger) toRedis(ctx context.Context, key string, e entry) {
 }
 
 // redis runs one call to the shared cache within RedisTimeout, unless
-// Redis failed less than a second ago. A failure is logged; a call not
+// Redis keeps failing (pkg/breaker). A failure is logged; a call not
 // tried is not (that would be a line per request during an outage).
 func (x *Exchanger) redis(ctx context.Context, op string, call func(context.Context) error) error {
 	err := x.redisDown.Do(time.Now(), func() error {
