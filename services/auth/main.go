@@ -26,7 +26,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
-	"github.com/latchid/latch/pkg/redislog"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
@@ -198,25 +198,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	var rdb *redis.Client
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
+		// Redis here only counts requests, and a failed count lets the
+		// request through: the client fails fast (pkg/redisclient).
+		if rdb, err = redisclient.Open(cfg.RedisURL, log); err != nil {
 			stop()
 			_ = db.Close()
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, err
 		}
-		// Redis here only counts requests, and a failed count lets the
-		// request through, so the client's patience only delays sign-ins.
-		// Without ContextTimeoutEnabled it bounds a call by its own read
-		// timeout (3 s) and ignores the limiter's deadline: a hung Redis held
-		// every request for seconds. Its dial retries (5, 100 ms apart) made
-		// each request wait out the limiter's deadline while Redis was
-		// stopped, and its command retries (a backoff each, after the pool
-		// gives up dialing) added about 0.1 s to every request after that.
-		opts.ContextTimeoutEnabled = true
-		opts.DialerRetries = 1
-		opts.MaxRetries = -1
-		redislog.Route(log)
-		rdb = redis.NewClient(opts)
 	}
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,

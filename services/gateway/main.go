@@ -23,7 +23,7 @@ import (
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
-	"github.com/latchid/latch/pkg/redislog"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/gateway/exchange"
@@ -96,13 +96,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	a := &app{tracing: tr}
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
+		if a.redis, err = redisclient.Open(cfg.RedisURL, log); err != nil {
 			a.Close()
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, err
 		}
-		redislog.Route(log)
-		a.redis = redis.NewClient(exchange.RedisOptions(opts))
 	}
 	// Readiness is the gateway's own: an upstream that is down gets 502s
 	// from every replica alike, and pulling the gateway would only hide them.

@@ -23,7 +23,7 @@ import (
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
-	"github.com/latchid/latch/pkg/redislog"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
@@ -115,13 +115,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 	}
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
+		if a.redis, err = redisclient.Open(cfg.RedisURL, log); err != nil {
 			a.Close()
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			return nil, err
 		}
-		redislog.Route(log)
-		a.redis = redis.NewClient(opts)
 		// Redis only shares the JWKS between replicas; verification goes on
 		// from the in-process copy without it, so it does not gate readiness.
 		a.obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })

@@ -61,10 +61,10 @@ const (
 
 // Config wires an Exchanger.
 type Config struct {
-	TokenURL  string       // e.g. http://auth:3001/api/auth/token
-	Client    *http.Client // with upstream timeouts
-	CacheSize int          // sessions kept in process
-	Redis     *redis.Client
+	TokenURL  string        // e.g. http://auth:3001/api/auth/token
+	Client    *http.Client  // with upstream timeouts
+	CacheSize int           // sessions kept in process
+	Redis     *redis.Client // from pkg/redisclient: calls end at their deadline (RedisTimeout)
 	Logger    *slog.Logger
 	Now       func() time.Time // tests
 	// Observe, when set, hears how each Token call was answered: "memory"
@@ -79,16 +79,6 @@ const (
 	FromAuth   = "auth"
 	Failed     = "error"
 )
-
-// RedisOptions are what the shared cache needs of its client: calls that
-// end at their context's deadline (RedisTimeout), and no dial or command
-// retries, since a failed call falls back to auth anyway.
-func RedisOptions(opts *redis.Options) *redis.Options {
-	opts.ContextTimeoutEnabled = true
-	opts.DialerRetries = 1
-	opts.MaxRetries = -1
-	return opts
-}
 
 // Exchanger hands out a session's JWT.
 type Exchanger struct {

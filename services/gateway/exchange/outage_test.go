@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
 	"github.com/latchid/latch/services/gateway/exchange"
@@ -27,13 +26,12 @@ func TestHungRedisDoesNotHoldTokens(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"token": jwt(time.Now().Add(15 * time.Minute))})
 	}))
 	defer auth.Close()
-	opts, err := redis.ParseURL("redis://" + testdb.HungServer(t))
+	var logs testlog.Buffer
+	rdb, err := redisclient.Open("redis://"+testdb.HungServer(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(exchange.RedisOptions(opts))
 	t.Cleanup(func() { _ = rdb.Close() })
-	var logs testlog.Buffer
 	x, err := exchange.New(exchange.Config{TokenURL: auth.URL, Client: http.DefaultClient, CacheSize: 100, Redis: rdb,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {

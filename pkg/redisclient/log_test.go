@@ -1,4 +1,4 @@
-package redislog
+package redisclient
 
 import (
 	"bytes"
@@ -64,7 +64,7 @@ func TestLinesAreStructuredAndThrottledPerKind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			l := New(slog.New(slog.NewJSONHandler(&buf, nil)), 30*time.Second)
+			l := NewLogger(slog.New(slog.NewJSONHandler(&buf, nil)), 30*time.Second)
 			start := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 			for _, ln := range tt.lines {
 				l.now = func() time.Time { return start.Add(ln.after) }
@@ -102,8 +102,8 @@ func TestLinesAreStructuredAndThrottledPerKind(t *testing.T) {
 	}
 }
 
-// go-redis itself, dialing a port nobody listens on, writes through Route.
-func TestRouteCarriesGoRedisOwnLines(t *testing.T) {
+// go-redis itself, dialing a port nobody listens on, writes through RouteLogs.
+func TestRouteLogsCarriesGoRedisOwnLines(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestRouteCarriesGoRedisOwnLines(t *testing.T) {
 	_ = ln.Close() // nothing listens there now: every dial is refused
 
 	var buf testlog.Buffer
-	Route(slog.New(slog.NewJSONHandler(&buf, nil)))
+	RouteLogs(slog.New(slog.NewJSONHandler(&buf, nil)))
 	client := redis.NewClient(&redis.Options{Addr: addr, DialerRetries: 1, MaxRetries: -1})
 	defer client.Close()
 	if err := client.Ping(context.Background()).Err(); err == nil {

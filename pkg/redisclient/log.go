@@ -1,10 +1,11 @@
-// Package redislog sends go-redis's own log lines (a failed dial, a
-// connection the pool had to drop) into the service's structured log. Left
-// alone, go-redis prints them as plain text on stderr, in the middle of a
-// JSON log stream, and during a Redis outage it prints one per failed dial.
-// Here each kind of line is written at most once per interval, with the
-// number of those left out since.
-package redislog
+// go-redis's own log lines (a failed dial, a connection the pool had to
+// drop) go into the service's structured log. Left alone, go-redis prints
+// them as plain text on stderr, in the middle of a JSON log stream, and
+// during a Redis outage it prints one per failed dial. Here each kind of
+// line is written at most once per interval, with the number of those left
+// out since.
+
+package redisclient
 
 import (
 	"context"
@@ -17,12 +18,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultInterval is how often one kind of line may repeat.
+// DefaultInterval is how often one kind of log line may repeat.
 const DefaultInterval = 30 * time.Second
 
-// Route makes log the destination of go-redis's lines in this process
-// (go-redis has one logger per process, not one per client).
-func Route(log *slog.Logger) { redis.SetLogger(New(log, DefaultInterval)) }
+// RouteLogs makes log the destination of go-redis's lines in this process
+// (go-redis has one logger per process, not one per client). Open does it.
+func RouteLogs(log *slog.Logger) { redis.SetLogger(NewLogger(log, DefaultInterval)) }
 
 // Logger is go-redis's Logging interface over slog.
 type Logger struct {
@@ -39,9 +40,9 @@ type kind struct {
 	left    int // lines of this kind not written since
 }
 
-// New returns a Logger writing to log, each kind of line at most once per
-// every.
-func New(log *slog.Logger, every time.Duration) *Logger {
+// NewLogger returns a Logger writing to log, each kind of line at most
+// once per every.
+func NewLogger(log *slog.Logger, every time.Duration) *Logger {
 	return &Logger{log: log, every: every, now: time.Now, kinds: map[string]*kind{}}
 }
 
