@@ -3,7 +3,6 @@ package redisclient
 import (
 	"context"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -14,15 +13,6 @@ import (
 // or refuses, and works against a real Redis.
 func TestOpenFailsFastAndWorks(t *testing.T) {
 	t.Parallel()
-	refused := func(t *testing.T) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		return addr
-	}
 	const deadline = 100 * time.Millisecond
 	tests := []struct {
 		name   string
@@ -30,7 +20,7 @@ func TestOpenFailsFastAndWorks(t *testing.T) {
 		wantOK bool
 	}{
 		{"hung: accepts and never answers", func(t *testing.T) string { return "redis://" + testdb.HungServer(t) }, false},
-		{"refused", func(t *testing.T) string { return "redis://" + refused(t) }, false},
+		{"refused", func(t *testing.T) string { return "redis://" + testdb.RefusedAddr(t) }, false},
 		{"real", func(t *testing.T) string { testdb.Redis(t); return testdb.RedisURL() }, true},
 	}
 	for _, tt := range tests {

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
 )
 
@@ -104,13 +104,7 @@ func TestLinesAreStructuredAndThrottledPerKind(t *testing.T) {
 
 // go-redis itself, dialing a port nobody listens on, writes through RouteLogs.
 func TestRouteLogsCarriesGoRedisOwnLines(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close() // nothing listens there now: every dial is refused
-
+	addr := testdb.RefusedAddr(t)
 	var buf testlog.Buffer
 	RouteLogs(slog.New(slog.NewJSONHandler(&buf, nil)))
 	client := redis.NewClient(&redis.Options{Addr: addr, DialerRetries: 1, MaxRetries: -1})

@@ -180,3 +180,16 @@ func HungServer(t testing.TB) string {
 	}()
 	return ln.Addr().String()
 }
+
+// RefusedAddr is a loopback address nothing listens on: a peer that is
+// down and refuses connections.
+func RefusedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}

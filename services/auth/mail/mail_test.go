@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/mail"
 	"github.com/latchid/latch/services/auth/mail/mailtest"
@@ -72,22 +72,13 @@ func TestSMTPDelivers(t *testing.T) {
 
 func TestSMTPFailuresAreErrors(t *testing.T) {
 	t.Parallel()
-	closed := func(t *testing.T) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		return addr
-	}
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T) (*mail.SMTP, *mailtest.Server)
 		wantErr string
 	}{
 		{"server down", func(t *testing.T) (*mail.SMTP, *mailtest.Server) {
-			s, _ := mail.ParseSMTPURL("smtp://"+closed(t), "no-reply@latch.test")
+			s, _ := mail.ParseSMTPURL("smtp://"+testdb.RefusedAddr(t), "no-reply@latch.test")
 			return s, nil
 		}, "connect"},
 		{"wrong password", func(t *testing.T) (*mail.SMTP, *mailtest.Server) {

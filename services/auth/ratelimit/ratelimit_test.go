@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -127,17 +126,8 @@ func TestRulesForPaths(t *testing.T) {
 // connections (stopped) or accepts and never answers (hung, partitioned).
 func TestRedisDownFailsWithinTimeout(t *testing.T) {
 	t.Parallel()
-	refused := func(t *testing.T) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		return addr
-	}
 	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
-	for name, addr := range map[string]func(*testing.T) string{"refused": refused, "silent": func(t *testing.T) string { return testdb.HungServer(t) }} {
+	for name, addr := range map[string]func(testing.TB) string{"refused": testdb.RefusedAddr, "silent": testdb.HungServer} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// The client's defaults (dial and command retries, 3 s read
