@@ -3,10 +3,9 @@
 // (ErrOpen) for a probe interval; then one call at a time goes through as a
 // probe, and the first success lets every call through again. Failures
 // must come in a row: a dependency that drops a call now and then keeps
-// being asked. Latch puts one in front of
-// Redis wherever Redis is an optimization (a rate-limit counter, a token
-// cache): a hung Redis should cost one call a second its timeout, not every
-// request.
+// being asked. Latch puts one in front of Redis wherever Redis is an
+// optimization (a rate-limit counter, a token cache): a hung Redis should
+// cost one call a second its timeout, not every request.
 package breaker
 
 import (
@@ -16,9 +15,9 @@ import (
 	"time"
 )
 
-// ErrOpen refuses a call: the dependency failed less than a probe interval
-// ago. Callers treat it as they treat the dependency's own failure.
-var ErrOpen = errors.New("not tried: it failed less than a probe interval ago")
+// ErrOpen refuses a call: the dependency keeps failing and its next probe
+// is not due. Callers treat it as they treat the dependency's own failure.
+var ErrOpen = errors.New("not tried: it keeps failing and the next probe is not due")
 
 // DefaultProbeEvery is how often an open Breaker lets one call through.
 const DefaultProbeEvery = time.Second
@@ -42,10 +41,10 @@ func New(probeEvery time.Duration) *Breaker {
 	return &Breaker{probeEvery: probeEvery}
 }
 
-// Allow reports whether a call may go ahead at now: nil, or an error
+// allow reports whether a call may go ahead at now: nil, or an error
 // wrapping ErrOpen and naming the last failure. Past the probe time, only
 // the one call that moves the probe time on is allowed.
-func (b *Breaker) Allow(now time.Time) error {
+func (b *Breaker) allow(now time.Time) error {
 	next := b.nextProbe.Load()
 	if next == 0 {
 		return nil
@@ -60,13 +59,10 @@ func (b *Breaker) Allow(now time.Time) error {
 	return fmt.Errorf("%w (last failure: %v)", ErrOpen, last)
 }
 
-// Done records how an allowed call that started at now went: the
+// done records how an allowed call that started at now went: the
 // OpenAfter-th failure in a row (or a failed probe) opens the breaker until
 // now plus the probe interval; a success closes it.
-// Report only the dependency's own failures: a call cut short because its
-// caller left must not open the breaker (give such calls a context without
-// the caller's cancellation, as the users in Latch do).
-func (b *Breaker) Done(now time.Time, err error) {
+func (b *Breaker) done(now time.Time, err error) {
 	if err != nil {
 		b.lastErr.Store(&err)
 		if b.failures.Add(1) >= OpenAfter {
@@ -79,11 +75,14 @@ func (b *Breaker) Done(now time.Time, err error) {
 }
 
 // Do runs call unless the breaker refuses it, and records the outcome.
+// call must report only the dependency's own failures: one cut short
+// because its caller left must not open the breaker (give such calls a
+// context without the caller's cancellation, as the users in Latch do).
 func (b *Breaker) Do(now time.Time, call func() error) error {
-	if err := b.Allow(now); err != nil {
+	if err := b.allow(now); err != nil {
 		return err
 	}
 	err := call()
-	b.Done(now, err)
+	b.done(now, err)
 	return err
 }

@@ -76,7 +76,7 @@ func TestRefusalNamesTheLastFailure(t *testing.T) {
 	for range OpenAfter {
 		_ = b.Do(now, func() error { return errors.New("i/o timeout") })
 	}
-	err := b.Allow(now)
+	err := b.allow(now)
 	if !errors.Is(err, ErrOpen) || err.Error() != ErrOpen.Error()+" (last failure: i/o timeout)" {
 		t.Errorf("Allow = %v", err)
 	}

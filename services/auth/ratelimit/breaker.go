@@ -21,10 +21,10 @@ type consumer interface {
 }
 
 // Breaker keeps a failing store from slowing every request. Once the store
-// fails breaker.OpenAfter times in a row, requests get ErrSkipped at once instead of each waiting out the
-// store's timeout (a hung Redis held every sign-in for the full 250 ms);
-// one request per probe interval asks the store again, and the first
-// answer closes the breaker.
+// fails breaker.OpenAfter times in a row, requests get ErrSkipped at once
+// instead of each waiting out the store's timeout (a hung Redis held every
+// sign-in for the full 250 ms); one request per probe interval asks the
+// store again, and the first answer closes the breaker.
 type Breaker struct {
 	store consumer
 	b     *breaker.Breaker
@@ -35,7 +35,7 @@ func NewBreaker(store consumer, probeEvery time.Duration) *Breaker {
 	return &Breaker{store: store, b: breaker.New(probeEvery)}
 }
 
-// Consume asks the store unless it failed less than a probe interval ago.
+// Consume asks the store unless it keeps failing and no probe is due.
 func (b *Breaker) Consume(ctx context.Context, key string, r Rule, now time.Time) (Decision, error) {
 	var d Decision
 	err := b.b.Do(now, func() (err error) {
