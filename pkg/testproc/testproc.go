@@ -8,8 +8,8 @@ package testproc
 
 import (
 	"context"
-	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
 )
 
@@ -74,12 +75,11 @@ func Main(m *testing.M) {
 // FreePort is a loopback TCP port nothing listens on at the moment.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := netip.ParseAddrPort(testdb.RefusedAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return int(addr.Port())
 }
 
 // Process is a running binary.
