@@ -6,6 +6,8 @@ MODULES := pkg proto services/auth services/tasks services/gateway deploy faults
 TEST_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export TEST_DATABASE_URL TEST_REDIS_URL
+# The Go release every build and test uses (fetched through the module proxy like a module).
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks bench-gateway bench-grpc lint clean proto
 

@@ -2,6 +2,8 @@ module github.com/latchid/latch/pkg
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/MicahParks/jwkset v0.11.4
 	github.com/MicahParks/keyfunc/v3 v3.9.2

@@ -2,6 +2,8 @@ module github.com/latchid/latch/bench/gateway
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require github.com/latchid/latch/services/gateway v0.0.0
 
 require (

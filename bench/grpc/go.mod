@@ -2,6 +2,8 @@ module github.com/latchid/latch/bench/grpc
 
 go 1.26.8
 
+toolchain go1.27.3
+
 replace github.com/latchid/latch/proto => ../../proto
 
 require (

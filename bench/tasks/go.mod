@@ -2,6 +2,8 @@ module github.com/latchid/latch/bench/tasks
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/latchid/latch/pkg v0.0.0

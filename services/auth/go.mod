@@ -2,6 +2,8 @@ module github.com/latchid/latch/services/auth
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.2
 	github.com/gin-gonic/gin v1.12.0

@@ -2,6 +2,8 @@ module github.com/latchid/latch/services/tasks
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/gin-contrib/cors v1.7.7
 	github.com/gin-gonic/gin v1.12.0
