@@ -48,7 +48,7 @@ test-compat: build
 	@echo "== the migration again, with Better Auth running outside UTC (DATABASE_TIMEZONE)"
 	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
 
-## bench: performance figures, side by side with Better Auth (see README)
+## bench: performance figures, side by side with Better Auth (see bench/README.md)
 bench: bench-auth bench-tasks bench-gateway bench-grpc
 
 bench-auth: build

@@ -250,7 +250,7 @@ describe(`Latch answers like Better Auth 1.7.25 (target: ${TARGET_NAME})`, { tim
         const j = await u.client.jwks();
         // Cache-Control is left out on purpose: Latch publishes new keys JWKS_PUBLISH_DELAY before
         // they sign and tells verifiers to cache for that long (Better Auth sends no cache header).
-        // The Go tests assert Latch's header; see the README's deliberate divergences.
+        // The Go tests assert Latch's header; see docs/auth.md's deliberate divergences.
         const jwksObs = s.obs(u.last, { keys: { x: "<base64url>" }, headers: ["content-type"] });
         s.data.tokenJwt = t.data?.token;
         s.data.jwks = j.data;
