@@ -162,12 +162,18 @@ func takesEnv(fd *ast.FuncDecl) bool {
 				return true
 			}
 		case *ast.FuncType:
-			if t.Params.NumFields() == 1 && t.Results.NumFields() == 1 {
+			if t.Params.NumFields() == 1 && t.Results.NumFields() == 1 &&
+				isIdent(t.Params.List[0].Type, "string") && isIdent(t.Results.List[0].Type, "string") {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
 }
 
 // goFiles parses the non-test Go files under dir, by package directory.
