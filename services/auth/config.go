@@ -27,7 +27,8 @@ import (
 const minSecretLength = 32
 
 // Config is the auth service's configuration, read from the environment
-// once, with the seed's variable names so existing .env files keep working.
+// once. The variables keep the names a Better Auth deployment uses
+// (BETTER_AUTH_SECRET, BETTER_AUTH_URL, DATABASE_URL, ...) so its .env files keep working.
 type Config struct {
 	Port    int
 	BaseURL string // BETTER_AUTH_URL
