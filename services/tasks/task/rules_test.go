@@ -140,7 +140,10 @@ func TestOwnership(t *testing.T) {
 			_, err := f.svc.Update(ctx, user, id, task.Patch{Title: ptr("taken over")})
 			return err
 		}},
-		{"toggle", func(ctx context.Context, user string, id int64) error { _, err := f.svc.Toggle(ctx, user, id); return err }},
+		{"toggle", func(ctx context.Context, user string, id int64) error {
+			_, err := f.svc.Toggle(ctx, user, id)
+			return err
+		}},
 		{"delete", func(ctx context.Context, user string, id int64) error { return f.svc.Delete(ctx, user, id) }},
 	}
 	for _, op := range ops {
