@@ -126,7 +126,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.verifier, err = authn.NewVerifier(ctx, authn.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		RefreshInterval: cfg.JWKSRefresh, Redis: a.redis, Logger: log,
-		Hooks: a.obs.AuthnHooks(),
+		Hooks: authn.MetricsHooks(a.obs.Registerer()),
 	})
 	if err != nil {
 		a.Close()
