@@ -28,7 +28,7 @@ import (
 
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/requestid"
-	"github.com/latchid/latch/pkg/rpclog"
+	"github.com/latchid/latch/services/tasks/rpclog"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
 )
 

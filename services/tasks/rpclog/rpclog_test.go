@@ -21,7 +21,7 @@ import (
 
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/pkg/requestid"
-	"github.com/latchid/latch/pkg/rpclog"
+	"github.com/latchid/latch/services/tasks/rpclog"
 	"github.com/latchid/latch/pkg/testlog"
 )
 
