@@ -75,7 +75,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 func actsFor(c *gin.Context, a caller.Access) (string, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
-		panic("tasks API mounted without authentication") // a wiring bug: httplog.Recover answers it 500 and logs the stack
+		panic("tasks API mounted without authentication") // a wiring bug: httplog.Recover logs it and answers 500
 	}
 	return caller.ActsFor(p, c.Query("user_id"), a)
 }
