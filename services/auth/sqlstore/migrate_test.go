@@ -84,7 +84,7 @@ CREATE TABLE app_owned (id int); INSERT INTO app_owned VALUES (42);`); err != ni
 		out := map[string]string{}
 		for table, columns := range map[string]string{
 			`"user"`: "*", "account": "*", "session": "*", "verification": "*", "app_owned": "*",
-			"jwks": "id, public_key, private_key, created_at, expires_at", // the columns the seed had
+			"jwks": "id, public_key, private_key, created_at, expires_at", // the columns of a jwks table that Better Auth's JWT plugin made
 		} {
 			var dump string
 			if err := conn.QueryRow(ctx, "SELECT coalesce(json_agg(t)::text, '') FROM (SELECT "+columns+" FROM "+table+") t").Scan(&dump); err != nil {
