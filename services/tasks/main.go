@@ -166,7 +166,6 @@ func (a *app) Close() {
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("starting", "config", cfg)
-	awaitJWKS(ctx, cfg.JWKSURL, jwksStartupGrace)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
