@@ -39,7 +39,13 @@ func safeRelativeURL(raw string) bool {
 		path = raw[:i]
 	}
 	lower := strings.ToLower(path)
-	return !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c")
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return false
+	}
+	// A broken %-escape ("/%", "/%zz") is refused too (Better Auth keeps it
+	// literally): the absolute form a reset link makes of it would not parse.
+	_, err := url.Parse(raw)
+	return err == nil
 }
 
 // hasControlOrBadUTF8 finds what Better Auth refuses (C0 and C1 controls,

@@ -94,6 +94,8 @@ var redirectCorpus = []struct {
 	{"/\n/evil.example", false},
 	{"/\r/evil.example", false},
 	{"/%09/evil.example", true}, // %09 stays an encoded byte in a path: same origin
+	{"/%", false},               // found by FuzzRedirectLocation: a broken escape
+	{"/a%zz", false},
 	{"/\x00", false},
 	{"/\x7f", false},
 	{"/\u0085/evil.example", false},
