@@ -57,3 +57,25 @@ func TestBadBytesAreBadInputNotAnOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedQueryStringsAreRefused: Go's query parser drops a pair with
+// ";" or a broken %-escape, so verify-email?token=T;callbackURL=... lost the
+// callback silently. Auth answers 400 VALIDATION_ERROR instead (Better Auth
+// reads such queries leniently with URLSearchParams: a documented deviation).
+func TestMalformedQueryStringsAreRefused(t *testing.T) {
+	t.Parallel()
+	ts := startAuth(t, nil)
+	for _, path := range []string{
+		"/api/auth/verify-email?token=x;callbackURL=%2Fdone",
+		"/api/auth/verify-email?token=%zz",
+		"/api/auth/get-session?disableCookieCache=true;x",
+		"/api/auth/reset-password/abc?callbackURL=%",
+	} {
+		if r := ts.get(path, nil); r.status != 400 || r.json(t)["code"] != "VALIDATION_ERROR" {
+			t.Errorf("GET %s: %d %s, want 400 VALIDATION_ERROR", path, r.status, r.body)
+		}
+	}
+	if r := ts.get("/api/auth/get-session?disableCookieCache=true", nil); r.status != 200 {
+		t.Errorf("a well-formed query: %d %s", r.status, r.body)
+	}
+}
