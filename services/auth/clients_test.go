@@ -13,7 +13,7 @@ func TestClientsCommands(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
 		"DATABASE_URL": testdb.New(t), "BETTER_AUTH_URL": "https://auth.example.com",
-		"BETTER_AUTH_SECRET": strings.Repeat("s", 32), "LATCH_DATA_DIR": t.TempDir(), "LOG_LEVEL": "error",
+		"BETTER_AUTH_SECRET": "clients-test-secret-0123456789abcdefghijkl", "LATCH_DATA_DIR": t.TempDir(), "LOG_LEVEL": "error",
 	}
 	auth := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -25,6 +26,11 @@ import (
 // minSecretLength is Better Auth's recommended minimum; below it a deployment
 // that is not on localhost refuses to start.
 const minSecretLength = 32
+
+// betterAuthDefaultSecret is the secret Better Auth falls back to without
+// one (DEFAULT_SECRET in better-auth/dist/utils/constants.mjs); it is
+// published, so whoever has it can sign cookies and tokens and unseal keys.
+const betterAuthDefaultSecret = "better-auth-secret-12345678901234567890"
 
 // Config is the auth service's configuration, read from the environment
 // once. The variables keep the names a Better Auth deployment uses
@@ -253,12 +259,13 @@ func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) e
 		}
 	}
 	checkLength := func(secret, source string) error {
+		problem := weakSecret(secret, source)
 		switch {
-		case len(secret) >= minSecretLength:
+		case problem == "":
 		case !local:
-			return fmt.Errorf("%s must be at least %d characters when BETTER_AUTH_URL is not localhost", source, minSecretLength)
+			return fmt.Errorf("%s when BETTER_AUTH_URL is not localhost; generate one with: openssl rand -base64 32", problem)
 		default:
-			log.Warn("the secret is shorter than recommended", "source", source, "min_length", minSecretLength)
+			log.Warn("weak secret: acceptable on localhost only", "problem", problem, "fix", "openssl rand -base64 32")
 		}
 		return nil
 	}
@@ -270,6 +277,11 @@ func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) e
 		}
 		for v, secret := range versioned {
 			if err := checkLength(secret, fmt.Sprintf("BETTER_AUTH_SECRETS version %d", v)); err != nil {
+				return err
+			}
+		}
+		if single != "" { // it still opens what was sealed before versioning
+			if err := checkLength(single, singleSource); err != nil {
 				return err
 			}
 		}
@@ -298,6 +310,44 @@ func (cfg *Config) resolveSecret(getenv func(string) string, log *slog.Logger) e
 	}
 	cfg.Keyring = sealedbox.SingleSecret(cfg.Secret)
 	return nil
+}
+
+// minSecretBits is the least estimated entropy of a secret outside
+// localhost: Better Auth's threshold for its low-entropy warning.
+const minSecretBits = 120
+
+// weakSecret says what is wrong with a secret, or "" when nothing is. The
+// rule is Better Auth's production rule made strict: at least 32
+// characters, not the published default, and an estimated entropy (Better
+// Auth's estimate: length × log2(distinct characters)) of at least 120 bits.
+// The estimate catches repeated and few-character secrets, not guessable
+// phrases; a generated secret (openssl rand -base64 32: about 200 bits)
+// passes with room to spare. The message never contains the secret.
+func weakSecret(secret, source string) string {
+	switch {
+	case len(secret) < minSecretLength:
+		return fmt.Sprintf("%s must be at least %d characters", source, minSecretLength)
+	case secret == betterAuthDefaultSecret:
+		return source + " is Better Auth's published default secret"
+	}
+	if bits := secretEntropyBits(secret); bits < minSecretBits {
+		return fmt.Sprintf("%s looks low-entropy (estimated %.0f bits, at least %d needed: too few distinct characters for its length)", source, bits, minSecretBits)
+	}
+	return ""
+}
+
+// secretEntropyBits is Better Auth's estimateEntropy: log2(distinct^length).
+func secretEntropyBits(secret string) float64 {
+	distinct := map[rune]bool{}
+	n := 0
+	for _, r := range secret {
+		distinct[r] = true
+		n++
+	}
+	if len(distinct) == 0 {
+		return 0
+	}
+	return float64(n) * math.Log2(float64(len(distinct)))
 }
 
 // parseVersionedSecrets reads BETTER_AUTH_SECRETS: comma-separated

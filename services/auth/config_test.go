@@ -13,7 +13,8 @@ import (
 
 func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 	t.Parallel()
-	long := strings.Repeat("s", 32)
+	long := "q8Xv2mN5tR7yB1kL9pW3zH6cJ4fD0sGa" // 32 distinct characters: 160 bits by Better Auth's estimate
+	public := "https://auth.example.com"
 	cases := []struct {
 		name    string
 		env     map[string]string
@@ -34,6 +35,18 @@ func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 		{"a versioned secret too short", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "2:" + long + ",1:short"}, "version 1 must be at least 32", ""},
 		{"a malformed versioned secret", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "two:" + long}, "<version>:<secret>", ""},
 		{"a version named twice", map[string]string{"BETTER_AUTH_URL": "https://auth.example.com", "BETTER_AUTH_SECRETS": "1:" + long + ",1:" + long}, "names version 1 twice", ""},
+
+		// Issue 13: Better Auth's published default and low-entropy secrets started fine.
+		{"Better Auth's default secret", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRET": betterAuthDefaultSecret}, "Better Auth's published default", ""},
+		{"32 times the same character", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRET": strings.Repeat("a", 32)}, "low-entropy", ""},
+		{"a long secret of few characters", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRET": strings.Repeat("abab", 16)}, "low-entropy", ""},
+		{"the default as an older versioned secret", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRETS": "2:" + long + ",1:" + betterAuthDefaultSecret}, "BETTER_AUTH_SECRETS version 1 is Better Auth's published default", ""},
+		{"a low-entropy current versioned secret", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRETS": "2:" + strings.Repeat("x", 40) + ",1:" + long}, "version 2 looks low-entropy", ""},
+		{"a low-entropy legacy secret beside versioned ones", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRETS": "1:" + long, "BETTER_AUTH_SECRET": strings.Repeat("z", 32)}, "BETTER_AUTH_SECRET looks low-entropy", ""},
+		{"a hex secret (openssl rand -hex 16)", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRET": "9f86d081884c7d659a2feaa0c55ad015"}, "", "BETTER_AUTH_SECRET"},
+		{"a base64 secret (openssl rand -base64 32)", map[string]string{"BETTER_AUTH_URL": public, "BETTER_AUTH_SECRET": "3q2+7w8BAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs="}, "", "BETTER_AUTH_SECRET"},
+		{"localhost keeps the default, with a warning", map[string]string{"BETTER_AUTH_URL": "http://localhost:3001", "BETTER_AUTH_SECRET": betterAuthDefaultSecret}, "", "BETTER_AUTH_SECRET"},
+		{"localhost keeps a low-entropy secret, with a warning", map[string]string{"BETTER_AUTH_URL": "http://localhost:3001", "BETTER_AUTH_SECRET": strings.Repeat("a", 32)}, "", "BETTER_AUTH_SECRET"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +56,11 @@ func TestConfigRefusesWeakSecretsOutsideLocalhost(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				for _, secret := range []string{tc.env["BETTER_AUTH_SECRET"], betterAuthDefaultSecret, long} {
+					if secret != "" && strings.Contains(err.Error(), secret) {
+						t.Errorf("the error names a secret: %v", err)
+					}
 				}
 				return
 			}

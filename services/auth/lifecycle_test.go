@@ -510,3 +510,35 @@ func TestMailOverSMTPAndWhenItIsDown(t *testing.T) {
 		}
 	})
 }
+
+// TestAResetEndsEveryOlderResetLink is issue 13's attack: request two resets
+// (links A and B), reset with B; A used to reset the password again. A
+// password change ends every pending link too.
+func TestAResetEndsEveryOlderResetLink(t *testing.T) {
+	t.Parallel()
+	ts, outbox := startWithOutbox(t, nil)
+	ts.signUp("tess@example.com", "old-password")
+	a, _ := requestReset(t, ts, outbox, "tess@example.com", "/reset")
+	b, _ := requestReset(t, ts, outbox, "tess@example.com", "/reset")
+	if r := ts.post("/api/auth/reset-password", fmt.Sprintf(`{"newPassword":"password-from-b","token":%q}`, b), nil); r.status != 200 {
+		t.Fatalf("reset with B: %d %s", r.status, r.body)
+	}
+	if r := ts.post("/api/auth/reset-password", fmt.Sprintf(`{"newPassword":"password-from-a","token":%q}`, a), nil); r.status != 400 || r.json(t)["code"] != "INVALID_TOKEN" {
+		t.Errorf("reset with the older link A after B: %d %s, want 400 INVALID_TOKEN", r.status, r.body)
+	}
+	if r := ts.get("/api/auth/reset-password/"+a+"?callbackURL=%2Freset", nil); r.header.Get("Location") != ts.base+"/reset?error=INVALID_TOKEN" {
+		t.Errorf("link A after B: %d %q", r.status, r.header.Get("Location"))
+	}
+	if r := ts.post("/api/auth/sign-in/email", signInBody("tess@example.com", "password-from-b"), nil); r.status != 200 {
+		t.Errorf("the password B set: %d %s", r.status, r.body)
+	}
+
+	c, _ := requestReset(t, ts, outbox, "tess@example.com", "")
+	cookie := ts.post("/api/auth/sign-in/email", signInBody("tess@example.com", "password-from-b"), nil).sessionCookie(t)
+	if r := ts.post("/api/auth/change-password", `{"currentPassword":"password-from-b","newPassword":"changed-password"}`, map[string]string{"Cookie": cookie, "Origin": ts.base}); r.status != 200 {
+		t.Fatalf("change-password: %d %s", r.status, r.body)
+	}
+	if r := ts.post("/api/auth/reset-password", fmt.Sprintf(`{"newPassword":"password-from-c","token":%q}`, c), nil); r.status != 400 || r.json(t)["code"] != "INVALID_TOKEN" {
+		t.Errorf("a link requested before a password change: %d %s, want 400 INVALID_TOKEN", r.status, r.body)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -188,8 +189,20 @@ func (b body) str(v *validationErrors, field string, required bool) (string, boo
 		v.add(field, "Invalid input: expected string, received "+jsType(raw))
 		return "", false
 	}
+	if !cleanText(s) {
+		v.add(field, badTextMessage)
+		return "", false
+	}
 	return s, true
 }
+
+// badTextMessage is the issue for a string no field may hold. Better Auth
+// passes such strings on, and PostgreSQL then refuses them; we refuse them
+// first, on every dialect alike.
+const badTextMessage = "Invalid input: must be valid UTF-8 without NUL characters"
+
+// cleanText reports whether s is valid UTF-8 without NUL.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // nullableStr reads a member that may be a string or null.
 func (b body) nullableStr(v *validationErrors, field string) (value *string, present bool) {
@@ -203,6 +216,10 @@ func (b body) nullableStr(v *validationErrors, field string) (value *string, pre
 	s, ok := raw.(string)
 	if !ok {
 		v.add(field, "Invalid input: expected string, received "+jsType(raw))
+		return nil, false
+	}
+	if !cleanText(s) {
+		v.add(field, badTextMessage)
 		return nil, false
 	}
 	return &s, true

@@ -117,6 +117,9 @@ func (h *handler) fail(c *gin.Context, err error) {
 	case errors.Is(err, context.Canceled):
 		c.Abort() // the client left; nobody reads an answer
 		return
+	case errors.Is(err, identity.ErrInvalidData):
+		h.log.WarnContext(c.Request.Context(), "store refused the data", "err", err, "route", c.FullPath())
+		api = newError(http.StatusBadRequest, "VALIDATION_ERROR", "Invalid input")
 	case errors.Is(err, identity.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		h.log.ErrorContext(c.Request.Context(), "store unavailable", "err", err, "route", c.FullPath())
 		c.Header("Retry-After", "1")

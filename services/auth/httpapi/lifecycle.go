@@ -3,8 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -87,10 +85,8 @@ func (h *handler) verifyEmail(c *gin.Context) {
 			return
 		}
 		if callbackURL != "" {
-			if to, ok := appendQuery(callbackURL, "error", api.Code); ok {
-				redirect(c, to)
-				return
-			}
+			h.redirect(c, withQuery(callbackURL, "error", api.Code))
+			return
 		}
 		c.AbortWithStatusJSON(api.Status, api)
 		return
@@ -102,7 +98,7 @@ func (h *handler) verifyEmail(c *gin.Context) {
 		h.cookies.setSession(c, current.Session.Token, !h.dontRemember(c), h.ids.Policy().SessionTTL)
 	}
 	if callbackURL != "" {
-		redirect(c, callbackURL)
+		h.redirect(c, callbackURL)
 		return
 	}
 	if res.EmailChanged {
@@ -156,13 +152,13 @@ func (h *handler) resetPasswordCallback(c *gin.Context) {
 	err := h.ids.CheckResetToken(c.Request.Context(), token)
 	switch {
 	case errors.Is(err, identity.ErrInvalidToken):
-		redirect(c, h.resolve(target, "error", "INVALID_TOKEN"))
+		h.redirect(c, withParam(h.absolute(target), "error", "INVALID_TOKEN"))
 	case err != nil:
 		h.fail(c, err)
 	case callbackURL == "":
-		redirect(c, h.resolve(target, "error", "INVALID_TOKEN"))
+		h.redirect(c, withParam(h.absolute(target), "error", "INVALID_TOKEN"))
 	default:
-		redirect(c, h.resolve(callbackURL, "token", token))
+		h.redirect(c, withParam(h.absolute(callbackURL), "token", token))
 	}
 }
 
@@ -185,43 +181,4 @@ func (h *handler) resetPassword(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": true})
-}
-
-// resolve is Better Auth's new URL(ref, baseURL) with one query parameter set.
-func (h *handler) resolve(ref, key, value string) string {
-	base, _ := url.Parse(h.apiBase)
-	u, err := base.Parse(ref)
-	if err != nil {
-		return h.apiBase + "/error?error=INVALID_TOKEN"
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// appendQuery adds key=value to a callback URL, absolute or root-relative,
-// keeping it relative when it was (Better Auth's appendQueryParams).
-func appendQuery(raw, key, value string) (string, bool) {
-	if strings.HasPrefix(raw, "//") || strings.HasPrefix(raw, "/\\") {
-		return "", false
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", false
-	}
-	pair := url.Values{key: {value}}.Encode()
-	if u.RawQuery == "" {
-		u.RawQuery = pair
-	} else {
-		u.RawQuery += "&" + pair
-	}
-	return u.String(), true
-}
-
-// redirect answers as better-call's ctx.redirect does: 302 with Location.
-func redirect(c *gin.Context, to string) {
-	c.Header("Location", to)
-	c.Header("Content-Type", "application/json")
-	c.AbortWithStatus(http.StatusFound)
 }

@@ -28,8 +28,8 @@ func newTrustedOrigins(list []string) trustedOrigins {
 // is trusted.
 func (t trustedOrigins) allows(raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return false
+	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil {
+		return false // user info is refused: nothing legitimate sends it, and parsers split it differently
 	}
 	origin := strings.ToLower(u.Scheme + "://" + u.Host)
 	for _, p := range t.patterns {
@@ -38,20 +38,6 @@ func (t trustedOrigins) allows(raw string) bool {
 		}
 	}
 	return false
-}
-
-// allowsRedirect accepts trusted absolute URLs and same-site relative paths.
-// "//host" and "/\host" are not relative: browsers read them as hosts.
-func (t trustedOrigins) allowsRedirect(raw string) bool {
-	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && !strings.HasPrefix(raw, "/\\") {
-		for _, r := range raw {
-			if r < 0x20 || r == 0x7f {
-				return false
-			}
-		}
-		return true
-	}
-	return t.allows(raw)
 }
 
 // wildcardMatch matches origin against a pattern whose * stands for one or
@@ -64,6 +50,9 @@ func wildcardMatch(pattern, origin string) bool {
 	}
 	pHost := pattern[strings.Index(pattern, "://")+3:]
 	oHost := origin[strings.Index(origin, "://")+3:]
+	if strings.HasPrefix(oHost, ".") || strings.Contains(oHost, "..") {
+		return false // path.Match's * also matches nothing: https://.example.com is no subdomain
+	}
 	return strings.Count(pHost, ".") == strings.Count(oHost, ".")
 }
 

@@ -97,7 +97,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
 	// Better Auth limits before routing; then better-call's order: parse the body, check the origin, validate the
 	// body, then the route's own middlewares (session, form CSRF), then the handler.
-	api := r.Group(h.basePath, h.rateLimit, h.decodeBody, h.checkOrigin)
+	api := r.Group(h.basePath, h.rateLimit, h.checkURL, h.decodeBody, h.checkOrigin)
 	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
 	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)

@@ -149,7 +149,7 @@ func (h *handler) oauthCallbackPost(c *gin.Context) {
 			}
 		}
 	}
-	redirect(c, h.apiBase+"/callback/"+url.PathEscape(c.Param("id"))+"?"+q.Encode())
+	h.redirect(c, h.apiBase+"/callback/"+url.PathEscape(c.Param("id"))+"?"+q.Encode())
 }
 
 func (h *handler) oauthCallback(c *gin.Context) {
@@ -175,11 +175,7 @@ func (h *handler) oauthCallback(c *gin.Context) {
 		if oerr.Err != nil {
 			h.log.WarnContext(c.Request.Context(), "oauth callback refused", "code", oerr.Code, "err", oerr.Err)
 		}
-		to, ok := appendQuery(oerr.ErrorURL, "error", oerr.Code)
-		if !ok {
-			to = h.apiBase + "/error?error=" + url.QueryEscape(oerr.Code)
-		}
-		redirect(c, to)
+		h.redirect(c, withQuery(oerr.ErrorURL, "error", oerr.Code))
 		return
 	}
 	if err != nil {
@@ -190,7 +186,7 @@ func (h *handler) oauthCallback(c *gin.Context) {
 		h.cookies.setSession(c, res.Session.Token, true, h.ids.Policy().SessionTTL)
 		c.Set(userIDKey, res.User.ID)
 	}
-	redirect(c, res.RedirectTo)
+	h.redirect(c, res.RedirectTo)
 }
 
 // accountJSON is list-accounts' item: the row without tokens or password.

@@ -76,6 +76,10 @@ var (
 	// ErrUnavailable wraps store failures that are not the caller's fault
 	// (the database went away); transports answer 503.
 	ErrUnavailable = errors.New("identity store unavailable")
+	// ErrInvalidData wraps data the database refused (a NUL byte, invalid
+	// UTF-8, a broken constraint) that the rules let through: the request's
+	// fault, answered as invalid input, never as an outage.
+	ErrInvalidData = errors.New("data refused by the identity store")
 )
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -82,7 +82,11 @@ var (
 	ErrUserNotFound                = errors.New("user not found")
 )
 
-const resetPrefix = "reset-password:"
+// ResetTokenPrefix starts the identifier of a password reset token's
+// verification row, whose value is the user's id (Better Auth's shape).
+const ResetTokenPrefix = "reset-password:"
+
+const resetPrefix = ResetTokenPrefix
 
 // verificationClaims are Better Auth's email verification token claims.
 type verificationClaims struct {

@@ -13,6 +13,9 @@ type Store interface {
 	CreateUser(ctx context.Context, u User, a Account) error
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
+	// UpdateUser applies the patch; a new Email also deletes the user's reset
+	// tokens (rows ResetTokenPrefix+token whose value is the id), in the same
+	// transaction.
 	UpdateUser(ctx context.Context, id string, patch UserPatch, now time.Time) (User, error)
 	CredentialAccount(ctx context.Context, userID string) (Account, error)
 
@@ -26,9 +29,10 @@ type Store interface {
 	DeleteOtherSessions(ctx context.Context, userID, keepToken string) error
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 
-	// ChangePassword stores a new hash for the account and, when replace is
-	// set, deletes every session of the user and creates replace instead, in
-	// one transaction so a failure leaves the old password and sessions.
+	// ChangePassword stores a new hash for the account, deletes the user's
+	// reset tokens and, when replace is set, deletes every session of the user
+	// and creates replace instead, in one transaction so a failure leaves the
+	// old password, tokens and sessions.
 	ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *Session) error
 
 	// AccountByProvider finds the account a provider's subject signs in to.
@@ -48,10 +52,10 @@ type Store interface {
 	// Verification returns the newest row with this identifier.
 	Verification(ctx context.Context, identifier string) (Verification, error)
 	DeleteVerifications(ctx context.Context, identifier string) error
-	// ResetPassword consumes the identifier's verification rows, stores the
-	// hash on the user's credential account (creating it when the user has
-	// none) and, with revokeSessions, deletes the user's sessions, in one
-	// transaction. ErrNotFound when no row was left to consume: a concurrent
+	// ResetPassword consumes the identifier's verification rows and every
+	// other reset token of the user, stores the hash on the user's credential
+	// account (creating it when the user has none) and, with revokeSessions,
+	// deletes the user's sessions, in one transaction. ErrNotFound when no row was left to consume: a concurrent
 	// reset used the token first, and nothing changes.
 	ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error
 }

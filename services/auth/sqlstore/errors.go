@@ -7,11 +7,14 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchid/latch/pkg/sqldb"
+
 	"github.com/latchid/latch/services/auth/identity"
 )
 
 // classify turns a gorm error into the domain's vocabulary: not found,
-// conflict, the caller's own cancellation, or the store being unavailable.
+// conflict, data the database refused, the caller's own cancellation, or the
+// store being unavailable.
 func classify(op string, err error) error {
 	switch {
 	case err == nil:
@@ -22,6 +25,8 @@ func classify(op string, err error) error {
 		return identity.ErrConflict
 	case errors.Is(err, context.Canceled):
 		return err
+	case sqldb.Refused(err):
+		return fmt.Errorf("%s: %w: %w", op, identity.ErrInvalidData, err)
 	default:
 		return fmt.Errorf("%s: %w: %w", op, identity.ErrUnavailable, err)
 	}

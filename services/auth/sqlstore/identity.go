@@ -69,6 +69,11 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
+		if patch.Email != nil {
+			if err := deleteResetTokens(tx, id); err != nil {
+				return err
+			}
+		}
 		return tx.Where("id = ?", id).Take(&row).Error
 	})
 	return row.domain(s.w), classify("update user", err)
@@ -184,6 +189,9 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		}
 		if err := tx.Model(&accountRow{}).Where("id = ?", accountID).
 			Updates(map[string]any{"password": hash, "updated_at": s.w.put(now)}).Error; err != nil {
+			return err
+		}
+		if err := deleteResetTokens(tx, acct.UserID); err != nil {
 			return err
 		}
 		if replace == nil {
@@ -309,6 +317,9 @@ func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, h
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
+		if err := deleteResetTokens(tx, userID); err != nil {
+			return err
+		}
 		if revokeSessions {
 			if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
 				return err
@@ -328,6 +339,14 @@ func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, h
 		}).Error
 	})
 	return classify("reset password", err)
+}
+
+// deleteResetTokens deletes every password reset token of the user: after a
+// reset, a password change or a new address, an older reset link (perhaps
+// sitting in a mailbox the user no longer controls) must not work.
+func deleteResetTokens(tx *gorm.DB, userID string) error {
+	return tx.Where("identifier LIKE ? AND value = ?", identity.ResetTokenPrefix+"%", userID).
+		Delete(&verificationRow{}).Error
 }
 
 func ptr[T any](v T) *T { return &v }

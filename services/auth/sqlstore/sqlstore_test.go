@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,5 +71,41 @@ INSERT INTO session (id, expires_at, token, created_at, updated_at, user_id) VAL
 	}
 	if stored != "2026-12-07 09:00:00" {
 		t.Errorf("Latch wrote expires_at %q, want São Paulo wall clock 2026-12-07 09:00:00", stored)
+	}
+}
+
+// TestRefusedDataIsInvalidNotUnavailable: what a database refuses for its
+// data is identity.ErrInvalidData (answered 400), never ErrUnavailable
+// (503, logged as an outage) as PostgreSQL's NUL refusal was (issue 13).
+// SQLite stores such bytes; the HTTP layer refuses them before any store.
+func TestRefusedDataIsInvalidNotUnavailable(t *testing.T) {
+	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := sqlstore.NewIdentityStore(openFresh(t, dialect), time.UTC)
+			now := time.Now().UTC()
+			u := identity.User{ID: identity.NewID(), Name: "Ann", Email: "ann@example.com", CreatedAt: now, UpdatedAt: now}
+			if err := s.CreateUser(ctx, u, identity.Account{ID: identity.NewID(), AccountID: u.ID, ProviderID: "credential", UserID: u.ID, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{"a\x00b", "\xff"} {
+				_, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Name: &bad}, now)
+				switch {
+				case errors.Is(err, identity.ErrUnavailable):
+					t.Errorf("UpdateUser name %q: %v reported as an outage", bad, err)
+				case dialect == sqldb.Postgres && !errors.Is(err, identity.ErrInvalidData):
+					t.Errorf("UpdateUser name %q on PostgreSQL: %v, want ErrInvalidData", bad, err)
+				}
+				if _, err := s.Verification(ctx, "reset-password:"+bad); errors.Is(err, identity.ErrUnavailable) {
+					t.Errorf("Verification %q: %v reported as an outage", bad, err)
+				}
+			}
+			// A broken foreign key is refused data too, not an outage.
+			err := s.CreateSession(ctx, identity.Session{ID: identity.NewID(), Token: identity.NewID(), UserID: "no-such-user", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now})
+			if !errors.Is(err, identity.ErrInvalidData) {
+				t.Errorf("a session of no user: %v, want ErrInvalidData", err)
+			}
+		})
 	}
 }

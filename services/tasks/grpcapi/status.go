@@ -38,6 +38,9 @@ func (s *service) toStatus(ctx context.Context, method string, err error) error 
 		return invalidArgument(&task.ValidationError{Fields: []task.FieldError{{Field: "user_id", Message: "a service token must name the user it acts for"}}})
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "call canceled")
+	case errors.Is(err, task.ErrInvalidData):
+		s.log.WarnContext(ctx, "store refused the data", "err", err, "method", method, "request_id", requestid.From(ctx))
+		return status.Error(codes.InvalidArgument, "The data was refused as invalid")
 	case errors.Is(err, task.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		s.log.ErrorContext(ctx, "store unavailable", "err", err, "method", method, "request_id", requestid.From(ctx))
 		return status.Error(codes.Unavailable, "Service temporarily unavailable")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -37,14 +38,25 @@ func unprocessable(issues ...issue) error {
 func validationDetail(v *task.ValidationError) []issue {
 	out := make([]issue, len(v.Fields))
 	for i, f := range v.Fields {
-		loc := "body"
+		loc, name := "body", f.Field
 		switch f.Field {
 		case "completed", "sort", "order", "limit", "offset", "search":
 			loc = "query"
+		case "tag": // the list's tag filter, ?tags=
+			loc, name = "query", "tags"
 		}
-		out[i] = issue{Loc: []string{loc, f.Field}, Msg: f.Message, Type: "value_error"}
+		out[i] = issue{Loc: []string{loc, name}, Msg: f.Message, Type: "value_error"}
 	}
 	return out
+}
+
+// checkQuery refuses a query string that does not parse: Go's parser drops
+// a pair with ";" or a broken %-escape, and ?sort=title;drop would otherwise
+// be answered with the default sort, the client's mistake silently ignored.
+func (h *handler) checkQuery(c *gin.Context) {
+	if _, err := url.ParseQuery(c.Request.URL.RawQuery); err != nil {
+		h.fail(c, unprocessable(issue{Loc: []string{"query"}, Msg: "The query string does not parse: use & between pairs and valid %-escapes", Type: "query_parsing"}))
+	}
 }
 
 func taskID(c *gin.Context) (int64, error) {

@@ -59,7 +59,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	}
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"detail": "Not Found"}) })
 
-	api := r.Group("/api/tasks", h.limitBody, authenticate)
+	api := r.Group("/api/tasks", h.limitBody, authenticate, h.checkQuery)
 	api.POST("", h.create)
 	api.GET("", h.list)
 	api.GET("/:id", h.get)
@@ -213,6 +213,9 @@ func (h *handler) fail(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "user_id"}, Msg: "A service token must name the user it acts for", Type: "missing"}}})
 	case errors.Is(err, context.Canceled):
 		c.Abort()
+	case errors.Is(err, task.ErrInvalidData):
+		h.log.WarnContext(c.Request.Context(), "store refused the data", "err", err, "route", c.FullPath())
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"body"}, Msg: "The data was refused as invalid", Type: "value_error"}}})
 	case errors.Is(err, task.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		h.log.ErrorContext(c.Request.Context(), "store unavailable", "err", err, "route", c.FullPath())
 		c.Header("Retry-After", "1")

@@ -172,6 +172,8 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]Task, int
 	if utf8.RuneCountInString(q.Search) > MaxSearch {
 		v.add("search", "must be at most 200 characters")
 	}
+	checkText(&v, "search", q.Search)
+	checkText(&v, "tag", q.Tag)
 	if err := v.orNil(); err != nil {
 		return nil, 0, err
 	}
@@ -185,7 +187,25 @@ func owns(userID string, t Task) error {
 	return nil
 }
 
+// checkText refuses what no text field may hold: invalid UTF-8 and NUL,
+// which PostgreSQL rejects (and SQLite would store), so every store and
+// every transport answers them alike, as the caller's mistake.
+func checkText(v *ValidationError, field, s string) bool {
+	switch {
+	case !utf8.ValidString(s):
+		v.add(field, "must be valid UTF-8")
+		return false
+	case strings.ContainsRune(s, 0):
+		v.add(field, "must not contain NUL characters")
+		return false
+	}
+	return true
+}
+
 func checkTitle(v *ValidationError, title string) {
+	if !checkText(v, "title", title) {
+		return
+	}
 	n := utf8.RuneCountInString(strings.TrimSpace(title))
 	switch {
 	case n == 0:
@@ -196,7 +216,10 @@ func checkTitle(v *ValidationError, title string) {
 }
 
 func checkDescription(v *ValidationError, d *string) {
-	if d != nil && utf8.RuneCountInString(*d) > MaxDescription {
+	if d == nil || !checkText(v, "description", *d) {
+		return
+	}
+	if utf8.RuneCountInString(*d) > MaxDescription {
 		v.add("description", "must be at most 10000 characters")
 	}
 }
@@ -213,6 +236,9 @@ func normalizeTags(v *ValidationError, in []string) []string {
 	for _, tag := range in {
 		tag = strings.TrimSpace(tag)
 		switch {
+		case !utf8.ValidString(tag):
+			v.add("tags", "tags must be valid UTF-8")
+			return nil
 		case tag == "":
 			v.add("tags", "must not contain empty tags")
 			return nil

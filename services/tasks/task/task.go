@@ -43,6 +43,10 @@ var (
 	ErrForbidden = errors.New("task belongs to another user")
 	// ErrUnavailable wraps store failures that are not the caller's fault.
 	ErrUnavailable = errors.New("task store unavailable")
+	// ErrInvalidData wraps data the database refused (a NUL byte, invalid
+	// UTF-8, a broken constraint) that the rules let through: the request's
+	// fault, answered as invalid input, never as an outage.
+	ErrInvalidData = errors.New("data refused by the task store")
 )
 
 // FieldError is one invalid input field.

@@ -111,6 +111,8 @@ func classify(op string, err error) error {
 		return task.ErrNotFound
 	case errors.Is(err, task.ErrForbidden), errors.Is(err, task.ErrNotFound), errors.Is(err, context.Canceled):
 		return err
+	case sqldb.Refused(err):
+		return fmt.Errorf("%s: %w: %w", op, task.ErrInvalidData, err)
 	default:
 		return fmt.Errorf("%s: %w: %w", op, task.ErrUnavailable, err)
 	}

@@ -2,6 +2,7 @@ package taskstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,5 +109,35 @@ func TestTagListBackfill(t *testing.T) {
 				t.Errorf("list = %+v", page)
 			}
 		})
+	}
+}
+
+// TestPostgresRefusalsAreInvalidData: what PostgreSQL refuses for its data
+// (a NUL: SQLSTATE 54000; invalid UTF-8: 22021) is ErrInvalidData, not the
+// outage it was reported as (issue 13), so no transport answers 503.
+func TestPostgresRefusalsAreInvalidData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, testdb.New(t), sqldb.DefaultPool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := taskstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	s := taskstore.New(db)
+	now := time.Now().UTC()
+	for _, title := range []string{"a\x00b", "\xff"} {
+		_, err := s.Create(ctx, task.Task{UserID: "ann", Title: title, Priority: task.Medium, Tags: []string{}, CreatedAt: now, UpdatedAt: now})
+		if !errors.Is(err, task.ErrInvalidData) || errors.Is(err, task.ErrUnavailable) {
+			t.Errorf("Create with title %q: %v, want ErrInvalidData", title, err)
+		}
+		// pgx sends some searches so that PostgreSQL never sees the bad
+		// byte (a 0xff search matches nothing); an error is ErrInvalidData.
+		_, _, err = s.List(ctx, "ann", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: title})
+		if err != nil && (!errors.Is(err, task.ErrInvalidData) || errors.Is(err, task.ErrUnavailable)) {
+			t.Errorf("List searching %q: %v, want no error or ErrInvalidData", title, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package identitytest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"VerificationsReturnTheNewestRow", testVerifications},
 		{"ResetPasswordConsumesTheTokenOnce", testResetPassword},
 		{"ResetPasswordCreatesAMissingCredentialAccount", testResetCreatesCredential},
+		{"PasswordAndEmailChangesEndEveryResetTokenOfTheUser", testResetTokensEnd},
 		{"EmailVerifiedIsPatchable", testMarkVerified},
 		{"EmailChangeConflictsWithATakenAddress", testChangeEmailConflict},
 		{"DeleteUserTakesSessionsAndAccounts", testDeleteUser},
@@ -425,6 +427,75 @@ func testResetCreatesCredential(t *testing.T, s identity.Store) {
 	}
 	if _, _, err := s.SessionByToken(ctx, sess.Token); err != nil {
 		t.Errorf("session ended although revokeSessions was off: %v", err)
+	}
+}
+
+// testResetTokensEnd: older reset links die with a reset, a password change
+// or a new address (issue 13: request A and B, reset with B, A still reset
+// the password), and only that user's reset tokens go.
+func testResetTokensEnd(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	changes := []struct {
+		name   string
+		change func(u identity.User, used string) error
+	}{
+		{"reset with another token", func(u identity.User, used string) error {
+			return s.ResetPassword(ctx, used, u.ID, "aa:bb", t0, false)
+		}},
+		{"password change", func(u identity.User, _ string) error {
+			acct, err := s.CredentialAccount(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			return s.ChangePassword(ctx, acct.ID, "cc:dd", t0, nil)
+		}},
+		{"email change", func(u identity.User, _ string) error {
+			moved := "moved-" + u.Email
+			_, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Email: &moved}, t0)
+			return err
+		}},
+	}
+	for i, tc := range changes {
+		u := mustCreate(t, s, fmt.Sprintf("tokens%d@example.com", i))
+		other := mustCreate(t, s, fmt.Sprintf("other%d@example.com", i))
+		p := identity.ResetTokenPrefix
+		rows := []identity.Verification{
+			newVerification(p+"A"+u.ID, u.ID, t0),
+			newVerification(p+"B"+u.ID, u.ID, t0.Add(time.Second)),
+			newVerification(p+"C"+u.ID, other.ID, t0),      // another user's reset token
+			newVerification("auth-state:S"+u.ID, u.ID, t0), // not a reset token
+		}
+		for _, v := range rows {
+			if err := s.CreateVerification(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tc.change(u, rows[1].Identifier); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		for _, gone := range rows[:2] {
+			if _, err := s.Verification(ctx, gone.Identifier); !errors.Is(err, identity.ErrNotFound) {
+				t.Errorf("after a %s, reset token %s: %v, want ErrNotFound", tc.name, gone.Identifier, err)
+			}
+		}
+		for _, kept := range rows[2:] {
+			if _, err := s.Verification(ctx, kept.Identifier); err != nil {
+				t.Errorf("after a %s, %s went too: %v", tc.name, kept.Identifier, err)
+			}
+		}
+	}
+	// A name change is no reason to end reset links.
+	u := mustCreate(t, s, "renamed@example.com")
+	keep := newVerification(identity.ResetTokenPrefix+"K", u.ID, t0)
+	if err := s.CreateVerification(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+	name := "Renamed"
+	if _, err := s.UpdateUser(ctx, u.ID, identity.UserPatch{Name: &name}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verification(ctx, keep.Identifier); err != nil {
+		t.Errorf("a name change ended a reset token: %v", err)
 	}
 }
 

@@ -27,6 +27,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) task.Store) {
 		{"ListFiltersByStatusPriorityTagAndSearch", testListFilters},
 		{"ListSortsAndPages", testListSortAndPage},
 		{"SearchTreatsWildcardsLiterally", testSearchLiteral},
+		{"BadBytesAreRefusedAlikeAndNeverAnOutage", testBadBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -229,5 +230,50 @@ func testSearchLiteral(t *testing.T, s task.Store) {
 		if got, _ := list(t, s, "ann", task.Query{Search: search}); !slices.Equal(got, want) {
 			t.Errorf("search %q = %v, want %v", search, got, want)
 		}
+	}
+}
+
+// testBadBytes: the service refuses NUL and invalid UTF-8 before any store
+// sees them, so every dialect answers alike (PostgreSQL refuses them, SQLite
+// would store them); and what a store refuses itself is ErrInvalidData,
+// never ErrUnavailable (which clients retry and operators are paged for).
+func testBadBytes(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	svc := task.NewService(s, func() time.Time { return t0 })
+	kept := mk(t, s, "ann", "kept")
+	bad := []string{"a\x00b", "\xff", "caf\xc3"}
+	for _, b := range bad {
+		var invalid *task.ValidationError
+		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: b}); !errors.As(err, &invalid) {
+			t.Errorf("Create with title %q: %v, want a ValidationError", b, err)
+		}
+		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: "ok", Description: &b}); !errors.As(err, &invalid) {
+			t.Errorf("Create with description %q: %v, want a ValidationError", b, err)
+		}
+		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: "ok", Tags: []string{b}}); !errors.As(err, &invalid) {
+			t.Errorf("Create with tag %q: %v, want a ValidationError", b, err)
+		}
+		if _, err := svc.Update(ctx, "ann", kept.ID, task.Patch{Title: &b}); !errors.As(err, &invalid) {
+			t.Errorf("Update with title %q: %v, want a ValidationError", b, err)
+		}
+		if _, _, err := svc.List(ctx, "ann", task.Query{Search: b}); !errors.As(err, &invalid) {
+			t.Errorf("List with search %q: %v, want a ValidationError", b, err)
+		}
+		if _, _, err := svc.List(ctx, "ann", task.Query{Tag: b}); !errors.As(err, &invalid) {
+			t.Errorf("List with tag filter %q: %v, want a ValidationError", b, err)
+		}
+	}
+	if got, n := list(t, s, "ann", task.Query{}); n != 1 || got[0] != "kept" {
+		t.Errorf("after refused input: %v (%d)", got, n)
+	}
+	// Past the rules, straight to the store: it may store the bytes
+	// (SQLite) or refuse them (PostgreSQL), but never report an outage.
+	_, err := s.Create(ctx, task.Task{UserID: "ann", Title: "a\x00b", Priority: task.Medium, Tags: []string{}, CreatedAt: t0, UpdatedAt: t0})
+	if err != nil && (errors.Is(err, task.ErrUnavailable) || !errors.Is(err, task.ErrInvalidData)) {
+		t.Errorf("a store given a NUL: %v, want success or ErrInvalidData", err)
+	}
+	_, _, err = s.List(ctx, "ann", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: "\x00"})
+	if err != nil && (errors.Is(err, task.ErrUnavailable) || !errors.Is(err, task.ErrInvalidData)) {
+		t.Errorf("a store searching for a NUL: %v, want success or ErrInvalidData", err)
 	}
 }
