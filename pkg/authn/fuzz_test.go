@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -69,11 +70,25 @@ func newFuzzVerifiers(f *testing.F) (fuzzVerifiers, edKey, edKey) {
 }
 
 // verify runs token through both verifiers, which must agree, and returns
-// the principal; a rejection must be an *Error with a reason.
+// the principal; a rejection must be an *Error with a reason. Go's fuzzer
+// does not notice an input that hangs, so a verification that takes more
+// than a few seconds fails here, with every goroutine's stack.
 func (fv fuzzVerifiers) verify(t *testing.T, token string) (Principal, bool) {
 	t.Helper()
-	p, err := fv.fresh.Verify(context.Background(), token)
-	pc, errc := fv.cached.Verify(context.Background(), token)
+	var p, pc Principal
+	var err, errc error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p, err = fv.fresh.Verify(context.Background(), token)
+		pc, errc = fv.cached.Verify(context.Background(), token)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		stacks := make([]byte, 1<<20)
+		t.Fatalf("Verify(%q) has not returned after 5s:\n%s", token, stacks[:runtime.Stack(stacks, true)])
+	}
 	if (err == nil) != (errc == nil) {
 		t.Fatalf("the verifiers disagree on %q: %v / %v", token, err, errc)
 	}
