@@ -73,10 +73,13 @@ FUZZ_TARGETS := \
 # Every target runs even when an earlier one fails; the failures are listed at the end. A target
 # missing from FUZZ_TARGETS fails the run.
 fuzz: check-services
-	@failed=; \
+	@failed=; listed=; \
+	for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r mod pkg name <<< "$$t"; dir="$$mod/$${pkg#./}"; listed="$$listed $${dir%/.}:$$name"; \
+	done; \
 	for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
 		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			case " $(FUZZ_TARGETS) " in *":$$name "*) ;; *) failed="$$failed $$f:$$name(not-in-FUZZ_TARGETS)";; esac; \
+			case "$$listed " in *" $$(dirname $$f):$$name "*) ;; *) failed="$$failed $$f:$$name(not-in-FUZZ_TARGETS)";; esac; \
 		done; \
 	done; \
 	for t in $(FUZZ_TARGETS); do \
