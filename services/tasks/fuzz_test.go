@@ -347,7 +347,7 @@ func FuzzTaskQuery(f *testing.F) {
 			!slices.Contains([]string{"asc", "desc"}, get("order", "desc")),
 			errLimit != nil || limit < 1 || limit > 200, errOffset != nil || offset < 0,
 			utf8.RuneCountInString(get("search", "")) > 200,
-			get("user_id", fuzzUser) != fuzzUser:
+			get("user_id", "") != "" && get("user_id", "") != fuzzUser:
 			t.Fatalf("GET ?%q answered 200 with an invalid parameter", rawQuery)
 		}
 		for i, ans := range answers {
