@@ -11,7 +11,7 @@ export TEST_DATABASE_URL TEST_REDIS_URL
 # The Go release every build and test uses (fetched through the module proxy like a module).
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run build test test-go test-compat check-services bench bench-auth bench-tasks bench-gateway bench-grpc lint clean proto
+.PHONY: run build test test-go test-compat check-services fuzz bench bench-auth bench-tasks bench-gateway bench-grpc lint clean proto
 
 ## run: start the system on embedded defaults (SQLite files, in-process caches, a generated secret, all in ./.data)
 # Auth's public base URL is the gateway's origin: its cookies, trusted origin and the JWTs' iss/aud are
@@ -52,6 +52,48 @@ test-compat: build
 	cd services/auth/compat && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCH_AUTH_BIN=$(BIN)/auth npm test
 	@echo "== the migration again, with Better Auth running outside UTC (DATABASE_TIMEZONE)"
 	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
+
+## fuzz: run every fuzz target for FUZZTIME each, one after the other (docs/fuzzing.md). `make test`
+# runs the same targets on their seed corpora only (f.Add seeds and testdata/fuzz/<target>/).
+# FUZZFLAGS passes more flags to go test, e.g. FUZZFLAGS=-parallel=1 on a shared machine.
+FUZZTIME ?= 30s
+FUZZFLAGS ?=
+# module:package:target, one per line.
+FUZZ_TARGETS := \
+	pkg:./authn:FuzzVerifyToken \
+	pkg:./authn:FuzzVerifyClaims \
+	services/auth:./httpapi:FuzzRedirectLocation \
+	services/auth:./signedcookie:FuzzVerify \
+	services/auth:./signedcookie:FuzzSessionCookie \
+	services/auth:./signedcookie:FuzzEncodeValue \
+	services/auth:./sealedbox:FuzzOpen \
+	services/auth:./sealedbox:FuzzSealOpen \
+	services/auth:./password:FuzzVerify \
+	services/auth:.:FuzzVersionedSecrets \
+	services/auth:.:FuzzAuthBodies \
+	services/auth:./mail:FuzzSMTPSend \
+	services/auth:./mail:FuzzOutboxSend \
+	services/tasks:.:FuzzTaskBodies \
+	services/tasks:.:FuzzTaskQuery
+
+# Every target runs even when an earlier one fails; the failures are listed at the end. A target
+# missing from FUZZ_TARGETS fails the run.
+fuzz: check-services
+	@failed=; listed=; \
+	for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r mod pkg name <<< "$$t"; dir="$$mod/$${pkg#./}"; listed="$$listed $${dir%/.}:$$name"; \
+	done; \
+	for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			case "$$listed " in *" $$(dirname $$f):$$name "*) ;; *) failed="$$failed $$f:$$name(not-in-FUZZ_TARGETS)";; esac; \
+		done; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r mod pkg name <<< "$$t"; \
+		echo "== fuzz $$mod $$pkg $$name for $(FUZZTIME)"; \
+		(cd $$mod && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg) || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
 
 ## bench: performance figures, side by side with Better Auth (see bench/README.md)
 bench: bench-auth bench-tasks bench-gateway bench-grpc

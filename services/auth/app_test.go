@@ -28,7 +28,7 @@ const testSecret = "latch-test-secret-0123456789abcdefghijklmnop"
 // testServer is the real auth service (config, database, handlers) on an
 // ephemeral port, over its own PostgreSQL database.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app
 	srv  *httptest.Server
 	dsn  string
@@ -37,7 +37,7 @@ type testServer struct {
 	logs *testlog.Buffer
 }
 
-func startAuth(t *testing.T, env map[string]string) *testServer {
+func startAuth(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	dsn := env["DATABASE_URL"]
 	if dsn == "" {

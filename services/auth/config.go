@@ -352,13 +352,17 @@ func secretEntropyBits(secret string) float64 {
 
 // parseVersionedSecrets reads BETTER_AUTH_SECRETS: comma-separated
 // "<version>:<secret>" entries, versions non-negative integers, the first current.
+// Entries and secrets are trimmed of exactly the white space JavaScript's
+// trim removes, as Better Auth trims them: any other reading would give the
+// two servers different secrets from one variable.
 func parseVersionedSecrets(raw string) (map[int]string, int, error) {
 	out := map[int]string{}
 	current := -1
 	for _, entry := range strings.Split(raw, ",") {
-		entry = strings.TrimSpace(entry)
+		entry = strings.TrimFunc(entry, isJSSpace)
 		ver, secret, ok := strings.Cut(entry, ":")
-		v, err := strconv.Atoi(strings.TrimSpace(ver))
+		secret = strings.TrimFunc(secret, isJSSpace)
+		v, err := strconv.Atoi(strings.TrimFunc(ver, isJSSpace))
 		if !ok || err != nil || v < 0 || secret == "" {
 			return nil, 0, fmt.Errorf(`BETTER_AUTH_SECRETS entries must look like "<version>:<secret>" with a non-negative integer version`)
 		}
@@ -371,6 +375,16 @@ func parseVersionedSecrets(raw string) (map[int]string, int, error) {
 		}
 	}
 	return out, current, nil
+}
+
+// isJSSpace reports ECMAScript's WhiteSpace and LineTerminator characters,
+// what String.prototype.trim removes (U+FEFF is one, U+0085 is not).
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0x00A0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF:
+		return true
+	}
+	return 0x2000 <= r && r <= 0x200A
 }
 
 // developmentSecret returns the secret kept in dir, creating it on first use.

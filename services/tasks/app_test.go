@@ -113,7 +113,10 @@ type tasksServer struct {
 
 func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 	t.Helper()
-	dsn := testdb.New(t)
+	dsn := env["DATABASE_URL"] // a SQLite file when a test names one
+	if dsn == "" {
+		dsn = testdb.New(t)
+	}
 	vars := map[string]string{"DATABASE_URL": dsn, "LATCH_DATA_DIR": t.TempDir(), "REDIS_URL": testdb.RedisURL()}
 	if is != nil { // else env names the real auth service
 		vars["JWKS_URL"], vars["BETTER_AUTH_URL"] = is.jwks.URL, is.iss
@@ -154,11 +157,13 @@ func startTasks(t testing.TB, is *issuer, env map[string]string) *tasksServer {
 		srv.Close()
 		a.Close()
 	})
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
+	var conn *pgx.Conn // PostgreSQL only
+	if strings.HasPrefix(dsn, "postgres") {
+		if conn, err = pgx.Connect(context.Background(), dsn); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return &tasksServer{t: t, app: a, handler: a.handler, base: srv.URL, grpcAddr: grpcLn.Addr().String(), db: conn, log: logs, stopGRPC: stopGRPC}
 }
 

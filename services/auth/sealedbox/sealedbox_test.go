@@ -1,7 +1,6 @@
 package sealedbox
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -436,22 +435,4 @@ func TestErrorsNeverCarrySecretsOrData(t *testing.T) {
 			}
 		}
 	}
-}
-
-func FuzzOpen(f *testing.F) {
-	ring, err := NewKeyring("legacy", map[int]string{0: "zero", 7: "seven"}, 7)
-	if err != nil {
-		f.Fatal(err)
-	}
-	good, _ := ring.Seal([]byte("seed"))
-	for _, s := range []string{good, "", "$ba$", "$ba$0$", "$ba$ -0$00", hex.EncodeToString(make([]byte, 40))} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		// Variants of good (uppercase hex, "$ba$ 7$", "$ba$07$") open too,
-		// as in Better Auth; anything that opens must be what was sealed.
-		if got, err := ring.Open(in); err == nil && string(got) != "seed" {
-			t.Fatalf("Open(%q) = %q", in, got)
-		}
-	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -177,35 +176,6 @@ func TestParseCookieHeaderMatchesBetterCallsParseCookies(t *testing.T) {
 		got := ParseCookieHeader("\xff=\xfe; b=\"\xff")
 		if got["\xff"] != "\xfe" || got["b"] != "" {
 			t.Fatalf("ParseCookieHeader = %q", got)
-		}
-	})
-}
-
-func FuzzParseCookieHeader(f *testing.F) {
-	for _, s := range []string{"a=1; b=2", "a=\"x😀", "a;b;c=%E0%A4%A", "=;=;"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, header string) {
-		for name := range ParseCookieHeader(header) {
-			if strings.Contains(name, ";") {
-				t.Fatalf("name %q holds a ';'", name)
-			}
-		}
-	})
-}
-
-func FuzzVerify(f *testing.F) {
-	const secret = "fuzz-secret"
-	f.Add(Sign("Pz3kD9qWm2vL8xN4rT6yB1cF5hJ7gK0s", secret))
-	f.Add("a." + strings.Repeat("A", 43) + "=")
-	f.Add(".")
-	f.Fuzz(func(t *testing.T, signed string) {
-		value, ok := Verify(signed, secret)
-		if !ok {
-			return
-		}
-		if !strings.HasPrefix(signed, value+".") || Sign(value, secret)[:len(value)+43] != signed[:len(value)+43] {
-			t.Fatalf("Verify(%q) accepted %q", signed, value)
 		}
 	})
 }

@@ -43,6 +43,7 @@ func (s *Service) Create(ctx context.Context, userID string, in NewTask) (Task, 
 	checkTitle(&v, in.Title)
 	checkDescription(&v, in.Description)
 	checkPriority(&v, in.Priority)
+	checkDueDate(&v, in.DueDate)
 	tags := normalizeTags(&v, in.Tags)
 	if err := v.orNil(); err != nil {
 		return Task{}, err
@@ -86,6 +87,7 @@ func (s *Service) Update(ctx context.Context, userID string, id int64, p Patch) 
 		checkTitle(&v, *p.Title)
 	}
 	checkDescription(&v, p.Description)
+	checkDueDate(&v, p.DueDate)
 	if p.Priority != nil {
 		checkPriority(&v, *p.Priority)
 	}
@@ -227,6 +229,18 @@ func checkDescription(v *ValidationError, d *string) {
 func checkPriority(v *ValidationError, p Priority) {
 	if !p.Valid() {
 		v.add("priority", "must be one of low, medium, high")
+	}
+}
+
+// checkDueDate keeps due dates within the years RFC 3339 can write once in
+// UTC (0001 to 9999): a later or earlier one is rendered as a date no client
+// parses, and SQLite stores it as text it cannot read back.
+func checkDueDate(v *ValidationError, d *time.Time) {
+	if d == nil {
+		return
+	}
+	if y := d.UTC().Year(); y < 1 || y > 9999 {
+		v.add("due_date", "must be between 0001-01-01 and 9999-12-31 in UTC")
 	}
 }
 

@@ -4,6 +4,7 @@
 package mailtest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -43,6 +44,9 @@ type Message struct {
 	UsedTLS     bool
 	AuthedAs    string
 	HeaderLines textproto.MIMEHeader
+	// Raw is the message as it crossed the wire after DATA (CRLF line ends
+	// kept), without the final "." line and with stuffed dots removed.
+	Raw []byte
 }
 
 // Server is a running SMTP server.
@@ -55,6 +59,7 @@ type Server struct {
 	tlsCfg  *tls.Config
 	mu      sync.Mutex
 	msgs    []Message
+	lines   []string // every command line received, in order
 	wg      sync.WaitGroup
 }
 
@@ -79,6 +84,15 @@ func Start(t testing.TB, opts Options) *Server {
 func (s *Server) Close() {
 	_ = s.ln.Close()
 	s.wg.Wait()
+}
+
+// Commands returns every command line the server received so far, across
+// connections, in order (message data excluded), so a test can see that a
+// client sent no command it did not mean to.
+func (s *Server) Commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
 }
 
 // Messages returns what the server accepted so far.
@@ -120,6 +134,9 @@ func (s *Server) handle(conn net.Conn) {
 		if err != nil {
 			return
 		}
+		s.mu.Lock()
+		s.lines = append(s.lines, line)
+		s.mu.Unlock()
 		verb, arg, _ := strings.Cut(line, " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO", "HELO":
@@ -185,15 +202,17 @@ func (s *Server) handle(conn net.Conn) {
 				continue
 			}
 			reply(354, "end with <CRLF>.<CRLF>")
-			data, err := io.ReadAll(tp.DotReader())
+			raw, err := readData(tp.R)
 			if err != nil {
 				return
 			}
+			data := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 			if s.opts.RejectData {
 				reply(554, "rejected")
 				continue
 			}
 			msg := parse(data)
+			msg.Raw = raw
 			msg.From, msg.To, msg.UsedTLS, msg.AuthedAs = from, strings.Join(to, ","), usedTLS, authedAs
 			s.mu.Lock()
 			s.msgs = append(s.msgs, msg)
@@ -211,6 +230,23 @@ func (s *Server) handle(conn net.Conn) {
 		default:
 			reply(500, "unknown command")
 		}
+	}
+}
+
+// readData reads DATA's lines up to the lone "." line. Unlike
+// textproto's DotReader it keeps line ends as sent, so a test sees a bare CR
+// or LF that a client let through.
+func readData(r *bufio.Reader) ([]byte, error) {
+	var out []byte
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		if string(line) == ".\r\n" {
+			return out, nil
+		}
+		out = append(out, bytes.TrimPrefix(line, []byte("."))...)
 	}
 }
 
