@@ -63,9 +63,9 @@ FUZZ_TARGETS := \
 	pkg:./authn:FuzzVerifyToken \
 	pkg:./authn:FuzzVerifyClaims \
 	services/auth:./httpapi:FuzzRedirectLocation \
-	services/auth:./signedcookie:FuzzVerify \
-	services/auth:./signedcookie:FuzzSessionCookie \
-	services/auth:./signedcookie:FuzzEncodeValue \
+	pkg:./signedcookie:FuzzVerify \
+	pkg:./signedcookie:FuzzSessionCookie \
+	pkg:./signedcookie:FuzzEncodeValue \
 	services/auth:./sealedbox:FuzzOpen \
 	services/auth:./sealedbox:FuzzSealOpen \
 	services/auth:./password:FuzzVerify \

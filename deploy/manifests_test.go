@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -94,6 +95,13 @@ func TestKubernetesManifests(t *testing.T) {
 			all = append(all, d)
 		}
 	}
+	base, err := os.ReadFile("k8s/base/kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`redis-url\s+redis://:PASSWORD@`).Match(base) {
+		t.Error("k8s/base/kustomization.yaml must document the Secret's redis-url with a password (redis://:PASSWORD@…)")
+	}
 	byKind := map[string][]obj{}
 	for _, d := range all {
 		byKind[str(d, "kind")] = append(byKind[str(d, "kind")], d)
@@ -152,6 +160,13 @@ func TestKubernetesManifests(t *testing.T) {
 				for _, e := range list(c, "env") {
 					if secretish.MatchString(str(e, "name")) && get(e, "valueFrom", "secretKeyRef") == nil {
 						t.Errorf("%s: %s is not read from a Secret", name, str(e, "name"))
+					}
+					// Redis requires a password: its URL, password included, is the
+					// Secret's redis-url, documented in the base kustomization.
+					if str(e, "name") == "REDIS_URL" {
+						if ref := get(e, "valueFrom", "secretKeyRef"); str(ref, "name") != "latch-secrets" || str(ref, "key") != "redis-url" {
+							t.Errorf("%s: REDIS_URL must come from Secret latch-secrets key redis-url, got %v", name, ref)
+						}
 					}
 				}
 				if kind == "Deployment" {
@@ -237,10 +252,26 @@ func TestDockerCompose(t *testing.T) {
 		}
 		for k, v := range asObj(get(s, "environment")) {
 			val, _ := v.(string)
-			if secretish.MatchString(k) && val != "" && !strings.Contains(val, "${") && !strings.Contains(val, "redis://redis:") {
+			if secretish.MatchString(k) && val != "" && !strings.Contains(val, "${") {
 				t.Errorf("%s: %s has an inline value", name, k)
 			}
+			if k == "REDIS_URL" && !strings.HasPrefix(val, "redis://:${REDIS_PASSWORD}@redis:") {
+				t.Errorf("%s: REDIS_URL %q does not carry REDIS_PASSWORD", name, val)
+			}
 		}
+	}
+	// Redis itself requires the password, and its healthcheck presents it
+	// (an unauthenticated PING answers NOAUTH, with exit status 0).
+	redisSvc := services["redis"]
+	cmd := fmt.Sprint(get(redisSvc, "command"))
+	if !strings.Contains(cmd, "requirepass") || !strings.Contains(cmd, "$$REDIS_PASSWORD") || strings.Contains(cmd, "${REDIS_PASSWORD") {
+		t.Errorf("redis: command %q must set requirepass from the container's REDIS_PASSWORD (not interpolated into the command line)", cmd)
+	}
+	if env := str(redisSvc, "environment", "REDIS_PASSWORD"); !strings.HasPrefix(env, "${REDIS_PASSWORD:?") {
+		t.Errorf("redis: REDIS_PASSWORD = %q, want it required from .env", env)
+	}
+	if hc := fmt.Sprint(get(redisSvc, "healthcheck", "test")); !strings.Contains(hc, "REDISCLI_AUTH") || !strings.Contains(hc, "PONG") {
+		t.Errorf("redis: healthcheck %q must authenticate and expect PONG", hc)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,37 +14,52 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/breaker"
 )
 
-// How the key set is kept fresh across a cluster.
+// How the key set is kept fresh across a cluster, and why Redis cannot
+// change it.
 //
-// Every Verify reads only the in-process copy (local). Two leases, both
-// "SET key NX PX ttl" in Redis (or an in-process map without Redis), decide
-// who talks to the JWKS:
+// Every Verify reads only the in-process copy (local), and local only ever
+// holds keys this process fetched from the JWKS URL itself. Redis, which
+// anyone with its password can write, carries signals, never keys:
 //
+//   - the shared copy: whoever fetches publishes the JWKS there. A peer that
+//     finds a copy different from its own takes it as "the key set may have
+//     changed" and fetches the JWKS itself (at most once per retryDelay per
+//     process); it never adopts the copy. A forged copy therefore costs a
+//     fetch, and cannot add a key, keep a removed one or drop a live one.
 //   - refresh: on each tick (every RefreshInterval) a replica tries to take
-//     it for a little less than RefreshInterval. The winner fetches the JWKS,
-//     adopts it and writes it to the shared key; the others read the shared
-//     key. The lease is never released, only left to expire, so it is both the
-//     lock and the "one fetch per interval for the cluster" gate. After a
-//     failed fetch its TTL is cut to retryDelay so someone retries soon.
+//     it for a little less than RefreshInterval; the winner fetches, so a
+//     rotation is seen by one replica within an interval and by the others,
+//     through the shared copy, at their next tick. A replica whose own last
+//     fetch is older than staleAfter (1.5 intervals) fetches at its tick
+//     whoever holds the lease, so a lease held forever, or a shared copy
+//     kept equal to an old set, cannot keep a replica on stale keys for more
+//     than two intervals.
 //   - unknown-kid: a token with a kid not in local first makes the replica
-//     re-read the shared key (a peer may have fetched the rotated set); if the
-//     kid is still unknown, whoever takes this lease (for UnknownKIDWindow)
+//     check the shared copy (a peer may have seen a rotation); if the kid
+//     is still unknown, whoever takes this lease (for UnknownKIDWindow)
 //     fetches. Everyone else rejects the token: a flood of random kids costs
 //     at most one JWKS fetch per window for the whole cluster.
 //
-// When a Redis call fails the replica logs it, counts it and for a few
-// seconds uses its in-process leases instead (the same rules per process),
-// so rotation and refresh go on; verification never needed Redis anyway.
+// Leases always expire: they are taken with a TTL, and a lease found without
+// one, or with a longer one than the taker would set, is taken over (one Lua
+// script, atomically). A lease held by someone who keeps re-taking it only
+// delays fetches to the staleAfter bound above.
+//
+// Redis failing is pkg/breaker's policy, the same as everywhere in Latch:
+// after three failures in a row calls are skipped, one probe a second, and
+// the replica uses its in-process leases meanwhile (the same rules per
+// process), so rotation and refresh go on; verification never needed Redis.
 
 const (
 	leaseRefresh    = "refresh"
 	leaseUnknownKID = "unknown-kid"
-	redisTimeout    = time.Second
-	redisBackoff    = 5 * time.Second
-	peerPoll        = 25 * time.Millisecond
-	peerWait        = 3 * time.Second
+	// leaseHint limits, per process, the fetches a changed shared copy causes.
+	leaseHint    = "hint"
+	redisTimeout = time.Second
 )
 
 // keyNames are the Redis keys of one JWKS URL; the hash tag keeps them in one
@@ -68,12 +84,24 @@ func newRedisCluster(c *redis.Client, keys keyNames, ttl time.Duration) *redisCl
 	return &redisCluster{client: c, keys: keys, store: &redisStorage{client: c, key: keys.jwks(), ttl: ttl}}
 }
 
+// takeLease sets the lease unless a live one with a TTL no longer than ours
+// holds it: a lease without expiry (PTTL -1) or longer than ARGV[2] ms was
+// not set by these rules and is taken over.
+var takeLease = redis.NewScript(`
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl == -2 or pttl == -1 or pttl > tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`)
+
 func (r *redisCluster) acquire(ctx context.Context, name string, ttl time.Duration) (bool, error) {
-	ok, err := r.client.SetNX(ctx, r.keys.lease(name), time.Now().UTC().Format(time.RFC3339Nano), ttl).Result()
+	taken, err := takeLease.Run(ctx, r.client, []string{r.keys.lease(name)},
+		time.Now().UTC().Format(time.RFC3339Nano), max(ttl.Milliseconds(), 1)).Int()
 	if err != nil {
 		return false, fmt.Errorf("take %s lease: %w", name, err)
 	}
-	return ok, nil
+	return taken == 1, nil
 }
 
 func (r *redisCluster) shorten(ctx context.Context, name string, ttl time.Duration) error {
@@ -110,31 +138,14 @@ func (l *localLeases) shorten(name string, ttl time.Duration) {
 	}
 }
 
-// start loads the first key set: the shared copy if a peer has one, else a
-// fetch; when a peer holds the refresh lease without having shared a set yet,
-// it waits a little (peerWait, within ctx) for the peer's result. Whatever
-// is missing then is retried by the background loop and on use.
+// start loads the first key set from the JWKS itself: a copy in Redis is
+// no key source, so a replica that cannot reach auth at start has no keys
+// (Ready is false) and keeps trying in the background and on use.
 func (v *Verifier) start(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	waitUntil := time.Now().Add(peerWait)
-	v.pull(ctx)
-	for {
-		if v.take(ctx, leaseRefresh, v.leaseTTL) {
-			if err := v.fetch(ctx, "start"); err != nil {
-				v.shorten(ctx, leaseRefresh, v.retryDelay)
-			}
-			return
-		}
-		if v.Ready() || time.Now().After(waitUntil) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(peerPoll):
-		}
-		v.pull(ctx)
+	if err := v.fetch(ctx, "start"); err == nil {
+		v.take(ctx, leaseRefresh, v.leaseTTL) // the cluster's fetch for this interval, if nobody made one
 	}
 }
 
@@ -160,13 +171,18 @@ func (v *Verifier) nextTick() time.Duration {
 	return v.retryDelay
 }
 
-// tick is one refresh cycle: fetch if this replica wins the refresh lease,
-// otherwise adopt whatever the winner shared.
+// tick is one refresh cycle: fetch if this replica wins the refresh lease
+// or its own last fetch is older than staleAfter, otherwise check the
+// shared copy for a change.
 func (v *Verifier) tick(ctx context.Context) {
 	if v.take(ctx, leaseRefresh, v.leaseTTL) {
 		if err := v.fetch(ctx, "interval"); err != nil {
 			v.shorten(ctx, leaseRefresh, v.retryDelay)
 		}
+		return
+	}
+	if last := v.lastFetch.Load(); last == 0 || time.Since(time.Unix(0, last)) >= v.staleAfter {
+		_ = v.fetch(ctx, "own_interval")
 		return
 	}
 	v.pull(ctx)
@@ -211,14 +227,11 @@ func (v *Verifier) fetch(ctx context.Context, trigger string) error {
 		return err
 	}
 	v.fetches.Add(1)
+	v.lastFetch.Store(time.Now().UnixNano())
 	v.adopt(ctx, raw, keys, "http")
 	v.hookRefresh("http", nil)
-	if r := v.shared(); r != nil {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		defer cancel()
-		if err := r.store.putRaw(rctx, raw); err != nil {
-			v.redisFailed(ctx, err)
-		}
+	if v.redis != nil {
+		_ = v.callRedis(ctx, func(ctx context.Context) error { return v.redis.store.putRaw(ctx, raw) })
 	}
 	return nil
 }
@@ -253,33 +266,26 @@ func (v *Verifier) download(ctx context.Context) ([]byte, []jwkset.JWK, error) {
 	return raw, keys, err
 }
 
-// pull adopts the shared key set if a peer published a different one.
+// pull checks the shared copy: one that differs from the set in use means
+// a peer (or whoever wrote to Redis) saw another JWKS, and this replica
+// fetches the JWKS to see for itself, at most once per retryDelay. The
+// copy's content is never used.
 func (v *Verifier) pull(ctx context.Context) {
-	r := v.shared()
-	if r == nil {
+	if v.redis == nil {
 		return
 	}
-	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-	defer cancel()
-	raw, err := r.store.raw(rctx)
-	if err != nil {
-		v.redisFailed(ctx, err)
+	var raw []byte
+	if err := v.callRedis(ctx, func(ctx context.Context) (err error) {
+		raw, err = v.redis.store.raw(ctx)
+		return err
+	}); err != nil || raw == nil || v.same(raw) {
 		return
 	}
-	if raw == nil || v.same(raw) {
+	if !v.mem.acquire(leaseHint, v.retryDelay) {
 		return
 	}
-	_, keys, _, err := parseJWKS(raw)
-	if err != nil {
-		err = fmt.Errorf("shared JWKS: %w", err)
-		v.log.WarnContext(ctx, "authn: ignoring unusable shared JWKS", "err", err)
-		v.hookRefresh("redis", err)
-		return
-	}
-	if v.adopt(ctx, raw, keys, "redis") {
-		v.sharedReads.Add(1)
-		v.hookRefresh("redis", nil)
-	}
+	v.sharedHints.Add(1)
+	_ = v.fetch(ctx, "shared_copy_changed")
 }
 
 func (v *Verifier) same(raw []byte) bool {
@@ -307,48 +313,53 @@ func (v *Verifier) adopt(ctx context.Context, raw []byte, keys []jwkset.JWK, sou
 	return true
 }
 
-// shared returns the Redis side unless there is none or it is backing off.
-func (v *Verifier) shared() *redisCluster {
-	if v.redis == nil || time.Now().UnixNano() < v.redisDown.Load() {
-		return nil
-	}
-	return v.redis
-}
-
 func (v *Verifier) take(ctx context.Context, name string, ttl time.Duration) bool {
-	if r := v.shared(); r != nil {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		defer cancel()
-		ok, err := r.acquire(rctx, name, ttl)
-		if err == nil {
+	if v.redis != nil {
+		var ok bool
+		if err := v.callRedis(ctx, func(ctx context.Context) (err error) {
+			ok, err = v.redis.acquire(ctx, name, ttl)
+			return err
+		}); err == nil {
 			return ok
 		}
-		v.redisFailed(ctx, err)
 	}
 	return v.mem.acquire(name, ttl)
 }
 
 func (v *Verifier) shorten(ctx context.Context, name string, ttl time.Duration) {
 	v.mem.shorten(name, ttl)
-	if r := v.shared(); r != nil {
-		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
-		defer cancel()
-		if err := r.shorten(rctx, name, ttl); err != nil {
-			v.redisFailed(ctx, err)
-		}
+	if v.redis != nil {
+		_ = v.callRedis(ctx, func(ctx context.Context) error { return v.redis.shorten(ctx, name, ttl) })
 	}
 }
 
-// redisFailed switches this replica to its in-process leases for a while.
-func (v *Verifier) redisFailed(ctx context.Context, err error) {
-	if ctx.Err() != nil {
-		return // our caller gave up; Redis is not to blame
+// callRedis runs one Redis call within redisTimeout unless pkg/breaker
+// refuses it (Redis failed three times in a row, next probe not due). A
+// failure is counted and logged; a refusal is not (that would be a line per
+// call during an outage). A call cut short because our caller gave up does
+// not count against Redis.
+func (v *Verifier) callRedis(ctx context.Context, call func(context.Context) error) error {
+	var callerGone bool
+	err := v.redisDown.Do(time.Now(), func() error {
+		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		defer cancel()
+		err := call(rctx)
+		if err != nil && ctx.Err() != nil {
+			callerGone = true
+			return nil
+		}
+		return err
+	})
+	switch {
+	case callerGone:
+		return ctx.Err()
+	case err == nil, errors.Is(err, breaker.ErrOpen):
+		return err
 	}
 	v.redisErrors.Add(1)
-	v.redisDown.Store(time.Now().Add(redisBackoff).UnixNano())
-	v.log.WarnContext(ctx, "authn: Redis unavailable; using the in-process JWKS cache and limits",
-		"retry_in", redisBackoff, "err", err)
+	v.log.WarnContext(ctx, "authn: Redis call failed; using the in-process leases, Redis is tried again after a probe interval", "err", err)
 	v.hookRefresh("redis", err)
+	return err
 }
 
 func (v *Verifier) hookRefresh(source string, err error) {

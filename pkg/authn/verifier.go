@@ -35,6 +35,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/latchid/latch/pkg/breaker"
 )
 
 // forbiddenHeaders name keys a token could bring along; see the package doc.
@@ -58,15 +60,17 @@ type Verifier struct {
 	adoptMu sync.Mutex
 
 	keys      keyNames
-	redis     *redisCluster // nil without Redis
-	mem       *localLeases  // used without Redis and while Redis is failing
-	redisDown atomic.Int64  // unix nanos until which Redis is skipped
+	redis     *redisCluster    // nil without Redis
+	mem       *localLeases     // used without Redis and while Redis is failing
+	redisDown *breaker.Breaker // pkg/breaker: Redis skipped while it keeps failing
 	flight    singleflight.Group
 
 	leaseTTL   time.Duration // refresh lease: a little under RefreshInterval
 	retryDelay time.Duration // after a failed fetch or while no keys are cached
+	staleAfter time.Duration // a tick fetches when this process's own last fetch is older
+	lastFetch  atomic.Int64  // unix nanos of this process's last successful fetch
 
-	fetches, fetchFailures, sharedReads, redisErrors atomic.Uint64
+	fetches, fetchFailures, sharedHints, redisErrors atomic.Uint64
 
 	accepted *acceptedCache // nil when disabled
 
@@ -86,12 +90,12 @@ type Stats struct {
 	Keys          int    // keys in the local copy
 	Fetches       uint64 // successful JWKS fetches by this process
 	FetchFailures uint64 // failed JWKS fetches by this process
-	SharedReads   uint64 // key sets adopted from Redis (fetched by a peer)
+	SharedHints   uint64 // changed shared copies that made this process fetch (never adopted)
 	RedisErrors   uint64 // Redis operations that failed
 }
 
-// NewVerifier validates cfg, loads the key set (from Redis if a peer already
-// shared it, otherwise from the JWKS) and starts the background refresh. An
+// NewVerifier validates cfg, loads the key set from the JWKS (never from
+// Redis: see refresh.go) and starts the background refresh. An
 // unreachable JWKS is not an error: it is logged, Ready stays false and
 // loading is retried in the background and on use. ctx bounds only this
 // first load.
@@ -124,8 +128,10 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		local:      local,
 		keys:       newKeyNames(cfg.KeyPrefix, cfg.JWKSURL),
 		mem:        newLocalLeases(),
+		redisDown:  breaker.New(breaker.DefaultProbeEvery),
 		leaseTTL:   cfg.RefreshInterval - min(cfg.RefreshInterval/10, time.Second),
 		retryDelay: min(cfg.RefreshInterval, cfg.UnknownKIDWindow),
+		staleAfter: cfg.RefreshInterval + cfg.RefreshInterval/2,
 		done:       make(chan struct{}),
 		accepted:   newAcceptedCache(cfg.AcceptedCacheSize),
 	}
@@ -154,7 +160,7 @@ func (v *Verifier) Stats() Stats {
 	st := Stats{
 		Fetches:       v.fetches.Load(),
 		FetchFailures: v.fetchFailures.Load(),
-		SharedReads:   v.sharedReads.Load(),
+		SharedHints:   v.sharedHints.Load(),
 		RedisErrors:   v.redisErrors.Load(),
 	}
 	if s := v.current.Load(); s != nil {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
-	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 const testSecret = "latch-test-secret-0123456789abcdefghijklmnop"

@@ -18,6 +18,9 @@ type Config struct {
 	AuthURLs        []*url.URL
 	TasksURLs       []*url.URL
 	FrontendOrigins []string
+	// SecureCookies: BETTER_AUTH_URL is https, so auth names its cookies
+	// __Secure-better-auth.* and reads no others.
+	SecureCookies   bool
 	RedisURL        string
 	UpstreamTimeout time.Duration
 	TokenCacheSize  int
@@ -34,6 +37,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AuthURLs:        replicas(e, getenv, "AUTH_URL", "http://localhost:3001"),
 		TasksURLs:       replicas(e, getenv, "TASKS_URL", "http://localhost:8000"),
 		FrontendOrigins: e.List("FRONTEND_URL"),
+		SecureCookies:   e.URL("BETTER_AUTH_URL", "http://localhost:3000").Scheme == "https",
 		RedisURL:        e.String("REDIS_URL", ""),
 		UpstreamTimeout: e.Duration("UPSTREAM_TIMEOUT", 30*time.Second),
 		TokenCacheSize:  e.Int("TOKEN_CACHE_SIZE", 100_000),
@@ -113,6 +117,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("auth_url", origins(c.AuthURLs)),
 		slog.Any("tasks_url", origins(c.TasksURLs)),
 		slog.Any("frontend_origins", c.FrontendOrigins),
+		slog.Bool("secure_cookies", c.SecureCookies),
 		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.String("upstream_timeout", c.UpstreamTimeout.String()),
 		slog.Int("token_cache_size", c.TokenCacheSize),

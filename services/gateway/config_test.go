@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{name: "defaults", env: nil, check: func(t *testing.T, c Config) {
 			if c.Port != 3000 || hosts(c.AuthURLs) != "localhost:3001" || hosts(c.TasksURLs) != "localhost:8000" ||
-				c.RedisURL != "" || c.UpstreamTimeout != 30*time.Second || len(c.SocialProviders) != 0 || c.ShutdownDelay != 0 {
+				c.RedisURL != "" || c.SecureCookies || c.UpstreamTimeout != 30*time.Second || len(c.SocialProviders) != 0 || c.ShutdownDelay != 0 {
 				t.Fatalf("defaults = %+v", c)
 			}
 		}},
@@ -36,6 +36,12 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("tasks %v, auth %v", c.TasksURLs, c.AuthURLs)
 			}
 		}},
+		{name: "an https base URL: __Secure- cookies", env: map[string]string{"BETTER_AUTH_URL": "https://latch.example.com"}, check: func(t *testing.T, c Config) {
+			if !c.SecureCookies {
+				t.Fatal("BETTER_AUTH_URL https but SecureCookies off")
+			}
+		}},
+		{name: "a base URL that is not a URL", env: map[string]string{"BETTER_AUTH_URL": "latch.example.com"}, wantErr: `BETTER_AUTH_URL must be an absolute http(s) URL`},
 		{name: "a replica with a path", env: map[string]string{"TASKS_URL": "http://tasks-1:8000,http://tasks-2:8000/api"}, wantErr: "AUTH_URL and TASKS_URL are origins"},
 		{name: "a replica that is not a URL", env: map[string]string{"TASKS_URL": "http://tasks-1:8000,tasks-2:8000"}, wantErr: `TASKS_URL must be an absolute http(s) URL, got "tasks-2:8000"`},
 		{name: "an empty entry", env: map[string]string{"AUTH_URL": "http://auth-1:3001,,http://auth-2:3001"}, wantErr: "AUTH_URL has an empty entry"},

@@ -132,6 +132,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Auth:            auth,
 		Tasks:           tasks,
 		FrontendOrigins: cfg.FrontendOrigins,
+		Cookies:         exchange.NewCookies(cfg.SecureCookies),
 	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)))
 	return a, nil
 }

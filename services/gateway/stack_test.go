@@ -24,6 +24,7 @@ func TestMain(m *testing.M) { testproc.Main(m) }
 // binaries on PostgreSQL behind this gateway.
 type stack struct {
 	URL     string // the gateway, the only origin the client uses
+	Public  string // BETTER_AUTH_URL: URL, or its https name when TLS ends in front
 	authLog *testlog.Buffer
 }
 
@@ -36,13 +37,22 @@ func (s *stack) tokenCalls() int {
 // startStack starts the system; authEnv adds to the auth service's environment.
 func startStack(t *testing.T, authEnv ...string) *stack {
 	t.Helper()
+	return startStackOn(t, "http", authEnv...)
+}
+
+// startStackOn starts the system with a public base URL of the given
+// scheme. With https (TLS ending in front of the gateway), auth names its
+// cookies __Secure-…: clients here send Cookie headers by hand, since the
+// gateway itself still listens on plain http.
+func startStackOn(t *testing.T, scheme string, authEnv ...string) *stack {
+	t.Helper()
 	gwLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Auth's public base URL is the gateway's origin: its cookies, trusted
 	// origin and the JWTs' iss/aud are the gateway's, as in `make run`.
-	public := "http://" + gwLn.Addr().String()
+	public := scheme + "://" + gwLn.Addr().String()
 	authPort, tasksPort := testproc.FreePort(t), testproc.FreePort(t)
 	authURL := fmt.Sprintf("http://127.0.0.1:%d", authPort)
 	tasksURL := fmt.Sprintf("http://127.0.0.1:%d", tasksPort)
@@ -58,11 +68,13 @@ func startStack(t *testing.T, authEnv ...string) *stack {
 		"LOG_LEVEL=warn", "LATCH_DATA_DIR=" + t.TempDir(),
 	}, "serve")
 	tasks.WaitFor(t, tasksURL+"/api/tasks", http.StatusUnauthorized)
-	s := &stack{URL: public, authLog: auth.Log}
+	s := &stack{URL: "http://" + gwLn.Addr().String(), Public: public, authLog: auth.Log}
 
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"AUTH_URL": authURL, "TASKS_URL": tasksURL, "LOG_LEVEL": "warn"}[k]
-	})
+	env := map[string]string{"AUTH_URL": authURL, "TASKS_URL": tasksURL, "BETTER_AUTH_URL": public, "LOG_LEVEL": "warn"}
+	if scheme == "https" {
+		env["FRONTEND_URL"] = public // the origin browsers send, as behind a TLS proxy
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

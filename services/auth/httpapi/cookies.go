@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 // cookieJar names, signs and writes Better Auth's cookies: the same names,

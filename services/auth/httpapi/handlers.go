@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/services/auth/identity"
-	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 const inputKey = "latch.input"

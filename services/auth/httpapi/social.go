@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/services/auth/identity"
-	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 // Social sign-in (Google): sign-in/social, callback/:id, link-social,

@@ -14,9 +14,7 @@ package exchange
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,17 +111,10 @@ func New(cfg Config) (*Exchanger, error) {
 	return &Exchanger{cfg: cfg, local: local, redisDown: breaker.New(breaker.DefaultProbeEvery)}, nil
 }
 
-// Key names a session in the caches: a hash of its cookie, never the
-// cookie itself, so neither memory dumps nor Redis hold usable cookies.
-func Key(sessionCookie string) string {
-	sum := sha256.Sum256([]byte(sessionCookie))
-	return hex.EncodeToString(sum[:])
-}
-
-// Token returns a JWT for the session whose cookie is sessionCookie.
-// cookieHeader is the request's whole Cookie header, sent to auth as is.
-func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader string) (string, error) {
-	key := Key(sessionCookie)
+// Token returns a JWT for the session, fetched from auth with the
+// session's own cookie (Cookies.Session) and nothing else of the request.
+func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
+	key := s.key
 	now := x.cfg.Now()
 	if e, ok := x.local.Get(key); ok && now.Before(e.until) {
 		x.cfg.Observe(FromMemory)
@@ -139,7 +130,7 @@ func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader strin
 			x.cfg.Observe(FromRedis)
 			return e.token, nil
 		}
-		e, err := x.fetch(ctx, cookieHeader)
+		e, err := x.fetch(ctx, s.header)
 		if err != nil {
 			x.cfg.Observe(Failed)
 			return "", err
@@ -163,9 +154,9 @@ func (x *Exchanger) Token(ctx context.Context, sessionCookie, cookieHeader strin
 // Evict forgets the session's token (sign-out). It finishes even if the
 // client hangs up: the eviction must happen, and a cancelled call would
 // count as Redis failing.
-func (x *Exchanger) Evict(ctx context.Context, sessionCookie string) {
+func (x *Exchanger) Evict(ctx context.Context, s Session) {
 	ctx = context.WithoutCancel(ctx)
-	key := Key(sessionCookie)
+	key := s.key
 	x.local.Remove(key)
 	if x.cfg.Redis != nil {
 		x.redis(ctx, "evict from", func(ctx context.Context) error { return x.cfg.Redis.Del(ctx, redisPrefix+key).Err() })

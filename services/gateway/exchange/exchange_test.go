@@ -16,9 +16,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/gateway/exchange"
 )
+
+const testSecret = "exchange-test-secret-0123456789abcdef"
+
+// session reads cookieHeader as the gateway does for an http base URL.
+func session(t testing.TB, cookieHeader string) exchange.Session {
+	t.Helper()
+	s, ok := exchange.NewCookies(false).Session(cookieHeader)
+	if !ok {
+		t.Fatalf("no session cookie in %q", cookieHeader)
+	}
+	return s
+}
 
 func jwt(exp time.Time) string {
 	enc := base64.RawURLEncoding
@@ -40,22 +53,23 @@ func TestRedisHoldsNoCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie := fmt.Sprintf("better-auth.session_token=secret-%d.sig", time.Now().UnixNano())
+	signed := signedcookie.Sign(fmt.Sprintf("secret-%d", time.Now().UnixNano()), testSecret)
+	s := session(t, "better-auth.session_token="+signedcookie.EncodeValue(signed))
 	ctx := context.Background()
-	if _, err := x.Token(ctx, cookie, cookie); err != nil {
+	if _, err := x.Token(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(cookie))
+	sum := sha256.Sum256([]byte(signed))
 	key := "latch:gateway:token:" + hex.EncodeToString(sum[:])
 	t.Cleanup(func() { rdb.Del(context.Background(), key) })
-	if key != "latch:gateway:token:"+exchange.Key(cookie) || strings.Contains(key, "secret") {
+	if key != "latch:gateway:token:"+s.Key() || strings.Contains(key, "secret") {
 		t.Fatalf("key %q", key)
 	}
 	ttl, err := rdb.TTL(ctx, key).Result()
 	if err != nil || ttl <= lifetime-exchange.Margin-5*time.Second || ttl > lifetime-exchange.Margin {
 		t.Fatalf("TTL = %v (%v), want just under %v", ttl, err, lifetime-exchange.Margin)
 	}
-	x.Evict(ctx, cookie)
+	x.Evict(ctx, s)
 	if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
 		t.Fatal("Evict left the token in Redis")
 	}
@@ -83,7 +97,7 @@ func TestAuthAnswers(t *testing.T) {
 			defer auth.Close()
 			x, _ := exchange.New(exchange.Config{TokenURL: auth.URL, Client: http.DefaultClient, CacheSize: 10,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			tok, err := x.Token(context.Background(), "c=1", "c=1")
+			tok, err := x.Token(context.Background(), session(t, "better-auth.session_token="+signedcookie.EncodeValue(signedcookie.Sign("t", testSecret))))
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && tok == "") {
 				t.Fatalf("= %q, %v; want %v", tok, err, tc.wantErr)
 			}

@@ -20,8 +20,8 @@ import (
 
 // Tokens swaps a session cookie for a JWT, and forgets it on sign-out.
 type Tokens interface {
-	Token(ctx context.Context, sessionCookie, cookieHeader string) (string, error)
-	Evict(ctx context.Context, sessionCookie string)
+	Token(ctx context.Context, s exchange.Session) (string, error)
+	Evict(ctx context.Context, s exchange.Session)
 }
 
 // Config says where the upstreams are and which other origins may use the
@@ -32,13 +32,13 @@ type Config struct {
 	// FrontendOrigins are trusted besides the gateway's own origin (a dev
 	// server, or the public https origin when TLS ends in front of the gateway).
 	FrontendOrigins []string
+	// Cookies reads the session cookie auth reads for its base URL.
+	Cookies exchange.Cookies
 }
-
-// sessionCookieNames are Better Auth's session cookie, plain and on https.
-var sessionCookieNames = []string{"better-auth.session_token", "__Secure-better-auth.session_token"}
 
 type handler struct {
 	tokens  Tokens
+	cookies exchange.Cookies
 	auth    http.Handler
 	tasks   http.Handler
 	trusted map[string]bool
@@ -49,6 +49,7 @@ type handler struct {
 func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Handler {
 	h := &handler{
 		tokens:  tokens,
+		cookies: cfg.Cookies,
 		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, authError, log),
 		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, tasksError, log),
 		trusted: map[string]bool{},
@@ -89,13 +90,13 @@ func (h *handler) forwardAuth(c *gin.Context) {
 // signOut evicts the session's cached JWT before and after auth ends the
 // session, so a token fetched by a request racing the sign-out is dropped too.
 func (h *handler) signOut(c *gin.Context) {
-	cookie, ok := sessionCookie(c.Request)
+	session, ok := h.session(c.Request)
 	if ok {
-		h.tokens.Evict(c.Request.Context(), cookie)
+		h.tokens.Evict(c.Request.Context(), session)
 	}
 	h.auth.ServeHTTP(c.Writer, c.Request)
 	if ok {
-		h.tokens.Evict(c.Request.Context(), cookie)
+		h.tokens.Evict(c.Request.Context(), session)
 	}
 }
 
@@ -104,14 +105,14 @@ func (h *handler) signOut(c *gin.Context) {
 // gets the user's JWT. The tasks service never sees cookies.
 func (h *handler) forwardTasks(c *gin.Context) {
 	r := c.Request
-	cookie, hasSession := sessionCookie(r)
+	session, hasSession := h.session(r)
 	if r.Header.Get("Authorization") == "" && hasSession {
 		if stateChanging(r.Method) && !h.trustedOrigin(r) {
 			tasksError(c.Writer, http.StatusForbidden, "Cross-site request refused: the Origin is not this site")
 			c.Abort()
 			return
 		}
-		token, err := h.tokens.Token(r.Context(), cookie, r.Header.Get("Cookie"))
+		token, err := h.tokens.Token(r.Context(), session)
 		if err != nil {
 			h.failExchange(c, err)
 			return
@@ -159,13 +160,10 @@ func (h *handler) trustedOrigin(r *http.Request) bool {
 	return origin == scheme+"://"+strings.ToLower(r.Host) || h.trusted[origin]
 }
 
-func sessionCookie(r *http.Request) (string, bool) {
-	for _, name := range sessionCookieNames {
-		if c, err := r.Cookie(name); err == nil && c.Value != "" {
-			return c.Name + "=" + c.Value, true
-		}
-	}
-	return "", false
+// session is the request's session cookie as auth reads it: auth reads the
+// first Cookie header, and so does the gateway.
+func (h *handler) session(r *http.Request) (exchange.Session, bool) {
+	return h.cookies.Session(r.Header.Get("Cookie"))
 }
 
 func stateChanging(method string) bool {

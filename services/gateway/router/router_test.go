@@ -17,13 +17,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/gateway/exchange"
 	"github.com/latchid/latch/services/gateway/router"
 	"github.com/latchid/latch/services/gateway/web"
 )
 
-const sessionCookie = "better-auth.session_token=abc.signature"
+// sessionCookie is a session cookie as auth sets it (the token "abc",
+// signed); forgedCookie has the right shape and a signature auth refuses.
+var (
+	sessionValue  = signedcookie.EncodeValue(signedcookie.Sign("abc", "router-test-secret-0123456789abcdef"))
+	sessionCookie = "better-auth.session_token=" + sessionValue
+	forgedCookie  = "better-auth.session_token=" + signedcookie.EncodeValue(signedcookie.Sign("abc", "another-secret-0123456789abcdefgh"))
+)
 
 // seen is what an upstream received.
 type seen struct {
@@ -71,14 +78,14 @@ func fakeJWT(sub string, exp time.Time) string {
 	return enc.EncodeToString([]byte(`{"alg":"EdDSA"}`)) + "." + enc.EncodeToString(payload) + "." + enc.EncodeToString([]byte("sig"))
 }
 
-// tokenServer speaks auth's GET /api/auth/token: a JWT for the cookie
-// "abc.signature", 401 otherwise; it counts the calls.
+// tokenServer speaks auth's GET /api/auth/token: a JWT for sessionCookie,
+// 401 otherwise; it counts the calls.
 func tokenServer(t *testing.T, calls *atomic.Int64, lifetime time.Duration) *upstream {
 	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/auth/token" {
 			calls.Add(1)
 			time.Sleep(20 * time.Millisecond) // long enough for concurrent requests to pile up
-			if c, err := r.Cookie("better-auth.session_token"); err != nil || c.Value != "abc.signature" {
+			if c, err := r.Cookie("better-auth.session_token"); err != nil || c.Value != sessionValue {
 				w.WriteHeader(http.StatusUnauthorized)
 				_, _ = io.WriteString(w, `{"code":"UNAUTHORIZED","message":"Unauthorized"}`)
 				return
@@ -127,6 +134,7 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 		Auth:            router.NewBalancer("auth", origins(t, o.auth), transport, log, nil),
 		Tasks:           router.NewBalancer("tasks", origins(t, o.tasks), transport, log, o.retried),
 		FrontendOrigins: o.frontend,
+		Cookies:         exchange.NewCookies(false),
 	}, o.tokens, web.Handler(web.Settings{}), log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -147,6 +155,15 @@ func newExchanger(t *testing.T, authURL string, redisURL *string) *exchange.Exch
 		t.Fatal(err)
 	}
 	return x
+}
+
+func session(t *testing.T, cookieHeader string) exchange.Session {
+	t.Helper()
+	s, ok := exchange.NewCookies(false).Session(cookieHeader)
+	if !ok {
+		t.Fatalf("no session cookie in %q", cookieHeader)
+	}
+	return s
 }
 
 func do(t *testing.T, method, url string, header map[string]string, body string) (*http.Response, string) {
@@ -390,9 +407,9 @@ func TestTokenExchange(t *testing.T) {
 			t.Fatalf("tasks got Authorization %q", r.Header.Get("Authorization"))
 		}
 	}
-	// The auth call carried the browser's cookies and a request id.
+	// The auth call carried the session cookie alone, and a request id.
 	tokenReq := auth.requests()[0]
-	if tokenReq.Header.Get("Cookie") != sessionCookie+"; other=1" || tokenReq.Header.Get("X-Request-Id") == "" {
+	if tokenReq.Header.Get("Cookie") != sessionCookie || tokenReq.Header.Get("X-Request-Id") == "" {
 		t.Errorf("token request headers: %v", tokenReq.Header)
 	}
 
@@ -417,7 +434,7 @@ func TestTokenExchange(t *testing.T) {
 
 	// A session auth does not know: 401 in the tasks API's shape, tasks never reached.
 	before := len(tasks.requests())
-	resp, body := do(t, "GET", gw.URL+"/api/tasks", map[string]string{"Cookie": "better-auth.session_token=forged.value"}, "")
+	resp, body := do(t, "GET", gw.URL+"/api/tasks", map[string]string{"Cookie": forgedCookie}, "")
 	if resp.StatusCode != 401 || strings.TrimSpace(body) != `{"detail":"Not authenticated"}` || resp.Header.Get("WWW-Authenticate") != "Bearer" {
 		t.Errorf("unknown session = %d %s (WWW-Authenticate %q)", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
 	}
@@ -445,7 +462,7 @@ func TestTokenLifetime(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := range 3 {
-		if _, err := x.Token(ctx, sessionCookie, sessionCookie); err != nil {
+		if _, err := x.Token(ctx, session(t, sessionCookie)); err != nil {
 			t.Fatal(err)
 		}
 		if calls.Load() != 1 {
@@ -453,7 +470,7 @@ func TestTokenLifetime(t *testing.T) {
 		}
 	}
 	clock.Store(now.Add(2 * time.Second).UnixNano())
-	if _, err := x.Token(ctx, sessionCookie, sessionCookie); err != nil {
+	if _, err := x.Token(ctx, session(t, sessionCookie)); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 2 {
@@ -468,12 +485,12 @@ func TestSharedCache(t *testing.T) {
 	auth := tokenServer(t, &calls, 15*time.Minute)
 	tasks := newUpstream(t, nil)
 	redisURL := testdb.RedisURL()
-	cookie := fmt.Sprintf("better-auth.session_token=abc.signature; run=%d", time.Now().UnixNano())
+	cookie := fmt.Sprintf("%s; run=%d", sessionCookie, time.Now().UnixNano())
 	a := newGateway(t, gatewayOpts{auth: auth.URL, tasks: tasks.URL, tokens: newExchanger(t, auth.URL, &redisURL)})
 	b := newGateway(t, gatewayOpts{auth: auth.URL, tasks: tasks.URL, tokens: newExchanger(t, auth.URL, &redisURL)})
 	// Start clean: another run of this test may have left the key.
 	a0 := newExchanger(t, auth.URL, &redisURL)
-	a0.Evict(context.Background(), "better-auth.session_token=abc.signature")
+	a0.Evict(context.Background(), session(t, sessionCookie))
 	for _, gw := range []string{a.URL, b.URL, a.URL, b.URL} {
 		if resp, _ := do(t, "GET", gw+"/api/tasks", map[string]string{"Cookie": cookie}, ""); resp.StatusCode != 200 {
 			t.Fatalf("= %d", resp.StatusCode)

@@ -1,7 +1,7 @@
 // gen.mjs writes golden.json: signed cookie values, encodeURIComponent,
 // tryDecode and parseCookies outputs, all produced by better-call's own code
 // (the version Better Auth 1.7.25 installs). The Go tests read only the JSON.
-// From services/auth:
+// From pkg:
 //
 //	node signedcookie/testdata/gen.mjs
 //

@@ -42,29 +42,57 @@ func signature(value, secret string) string {
 // Like the browser's atob that better-call uses, the unused low bits of the
 // last base64 digit are ignored.
 func Verify(signed, secret string) (value string, ok bool) {
-	dot := strings.LastIndexByte(signed, '.')
-	if dot < 1 {
-		return "", false
-	}
-	value, sig := signed[:dot], signed[dot+1:]
-	if len(sig) != sigLen || sig[sigLen-1] != '=' {
-		return "", false
-	}
-	for i := 0; i < sigLen-1; i++ {
-		if !isBase64Digit(sig[i]) {
-			return "", false
-		}
-	}
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
+	value, mac, ok := split(signed)
+	if !ok {
 		return "", false
 	}
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(value))
-	if !hmac.Equal(got, m.Sum(nil)) {
+	if !hmac.Equal(mac, m.Sum(nil)) {
 		return "", false
 	}
 	return value, true
+}
+
+// Canonical returns the one spelling of a signed value (already
+// URL-decoded) among all those Verify treats alike: the same value, and the
+// signature re-encoded from its bytes, so the unused low bits of its last
+// base64 digit are zero, as Sign writes them. ok is false when Verify would
+// refuse signed with any secret. It needs no secret: whoever keys a cache on
+// a session cookie without being able to verify it (the gateway) keys on
+// this, so two spellings of one cookie are one entry.
+func Canonical(signed string) (string, bool) {
+	value, mac, ok := split(signed)
+	if !ok {
+		return "", false
+	}
+	return value + "." + base64.StdEncoding.EncodeToString(mac), true
+}
+
+// split applies getSignedCookie's shape rules: the value is everything
+// before the last '.', which must not be the first character; the
+// signature must be exactly 44 characters of standard base64 ending in '='.
+// It returns the signature's bytes.
+func split(signed string) (value string, mac []byte, ok bool) {
+	dot := strings.LastIndexByte(signed, '.')
+	if dot < 1 {
+		return "", nil, false
+	}
+	value, sig := signed[:dot], signed[dot+1:]
+	if len(sig) != sigLen || sig[sigLen-1] != '=' {
+		return "", nil, false
+	}
+	for i := 0; i < sigLen-1; i++ {
+		if !isBase64Digit(sig[i]) {
+			return "", nil, false
+		}
+	}
+	// Not Strict: like atob, the unused low bits of the last digit are ignored.
+	mac, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return "", nil, false
+	}
+	return value, mac, true
 }
 
 func isBase64Digit(c byte) bool {

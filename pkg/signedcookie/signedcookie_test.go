@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -178,4 +179,49 @@ func TestParseCookieHeaderMatchesBetterCallsParseCookies(t *testing.T) {
 			t.Fatalf("ParseCookieHeader = %q", got)
 		}
 	})
+}
+
+// Every spelling better-call accepts has one canonical form: the value
+// Sign writes. Shapes it refuses outright have none.
+func TestCanonicalIsWhatSignWritesForEverySpellingBetterCallAccepts(t *testing.T) {
+	t.Parallel()
+	accepted := 0
+	for _, c := range loadGolden(t).Verify {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := Canonical(c.Signed)
+			switch c.Result {
+			case "value":
+				if want := Sign(c.Value, c.Secret); !ok || got != want {
+					t.Fatalf("Canonical(%q) = %q, %v; want %q (what Sign writes)", c.Signed, got, ok, want)
+				}
+			case "null":
+				if ok {
+					t.Fatalf("Canonical(%q) = %q, but better-call does not read it as a signed value", c.Signed, got)
+				}
+			}
+		})
+		if c.Result == "value" {
+			accepted++
+		}
+	}
+	if accepted < 2 {
+		t.Fatalf("only %d accepted vectors: the golden file lost its low-bits case", accepted)
+	}
+}
+
+func TestCanonicalMapsTheLowBitsSpellingsToOne(t *testing.T) {
+	t.Parallel()
+	signed := Sign("session-token", "a-secret-of-enough-length-0123456789")
+	// The 43rd digit carries 4 bits of the MAC and 2 unused bits, zero as
+	// Sign writes them: setting the lowest gives another spelling.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	last := strings.IndexByte(alphabet, signed[len(signed)-2])
+	respelled := signed[:len(signed)-2] + string(alphabet[last|1]) + "="
+	if _, ok := Verify(respelled, "a-secret-of-enough-length-0123456789"); !ok {
+		t.Fatalf("the respelled signature %q should verify as better-call's atob reads it", respelled)
+	}
+	if got, ok := Canonical(respelled); !ok || got != signed {
+		t.Fatalf("Canonical(%q) = %q, %v; want %q", respelled, got, ok, signed)
+	}
 }
