@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -209,7 +210,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit: rateLimit(cfg, rdb, metrics),
+		RateLimit:      rateLimit(cfg, rdb, metrics),
+		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
 	}, ids, countingIssuer{issuer, metrics}, log)
 	if err != nil {
 		stop()
@@ -218,6 +220,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, svcClients, log)
+	if base, err := url.Parse(cfg.BaseURL); err == nil && base.Scheme == "https" {
+		handler = httpapi.StrictTransport(handler)
+	}
 	obs.Registerer().MustRegister(newKeysCollector(issuer))
 	// Ready once a key can be published: the JWKS is what every resource server needs from us.
 	obs.Require("signing_keys", func(ctx context.Context) error { _, err := issuer.JWKS(ctx); return err })
@@ -252,7 +257,7 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 		// through at once instead of each waiting out its timeout.
 		limiter = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
 	}
-	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
+	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules}
 }
 
 // Close runs once the server has drained, so the last spans are flushed.
@@ -335,9 +340,12 @@ func logRateLimit(cfg Config, log *slog.Logger) {
 	if cfg.RedisURL != "" {
 		store = "redis"
 	}
-	ip := "the connection's address"
-	if cfg.RateLimitIPHeader != "" {
-		ip = "header " + cfg.RateLimitIPHeader + " (set by a trusted proxy)"
+	ip := "the connection's address (TRUSTED_PROXIES is empty)"
+	if !cfg.TrustedProxies.Empty() {
+		ip = "the right-most X-Forwarded-For entry not in TRUSTED_PROXIES " + cfg.TrustedProxies.String()
+		if cfg.RateLimitIPHeader != "" {
+			ip = "header " + cfg.RateLimitIPHeader + " from TRUSTED_PROXIES " + cfg.TrustedProxies.String() + ", else " + ip
+		}
 	}
 	r := cfg.RateLimitRules
 	log.Info("rate limiting on", "store", store, "client_ip", ip,

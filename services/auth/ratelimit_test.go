@@ -115,21 +115,6 @@ func TestRateLimitClientAddress(t *testing.T) {
 			t.Errorf("a new X-Forwarded-For escaped the limit: %d", r.status)
 		}
 	})
-	t.Run("a trusted proxy's header separates clients", func(t *testing.T) {
-		t.Parallel()
-		ts := startAuth(t, map[string]string{"RATE_LIMIT": "on", "RATE_LIMIT_MAIL_MAX": "2", "RATE_LIMIT_IP_HEADER": "X-Forwarded-For"})
-		for i := 0; i < 2; i++ {
-			if r := ts.post("/api/auth/request-password-reset", `{"email":"a@example.com"}`, spoof("forged, 198.51.100.1")); r.status != 200 {
-				t.Fatalf("%d %s", r.status, r.body)
-			}
-		}
-		if r := ts.post("/api/auth/request-password-reset", `{"email":"a@example.com"}`, spoof("other-forgery, 198.51.100.1")); r.status != 429 {
-			t.Errorf("the same proxy-appended address with a different forged prefix: %d, want 429", r.status)
-		}
-		if r := ts.post("/api/auth/request-password-reset", `{"email":"a@example.com"}`, spoof("198.51.100.2")); r.status != 200 {
-			t.Errorf("another client behind the proxy: %d, want 200", r.status)
-		}
-	})
 	t.Run("off", func(t *testing.T) {
 		t.Parallel()
 		ts := startAuth(t, map[string]string{"RATE_LIMIT": "off", "RATE_LIMIT_MAIL_MAX": "1"})
