@@ -36,6 +36,12 @@ func (s *stack) tokenCalls() int {
 // startStack starts the system; authEnv adds to the auth service's environment.
 func startStack(t *testing.T, authEnv ...string) *stack {
 	t.Helper()
+	return startStackWith(t, nil, authEnv...)
+}
+
+// startStackWith is startStack with settings for the gateway too.
+func startStackWith(t *testing.T, gatewayEnv map[string]string, authEnv ...string) *stack {
+	t.Helper()
 	gwLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +66,11 @@ func startStack(t *testing.T, authEnv ...string) *stack {
 	tasks.WaitFor(t, tasksURL+"/api/tasks", http.StatusUnauthorized)
 	s := &stack{URL: public, authLog: auth.Log}
 
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"AUTH_URL": authURL, "TASKS_URL": tasksURL, "LOG_LEVEL": "warn"}[k]
-	})
+	env := map[string]string{"AUTH_URL": authURL, "TASKS_URL": tasksURL, "LOG_LEVEL": "warn"}
+	for k, v := range gatewayEnv {
+		env[k] = v
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

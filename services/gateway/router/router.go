@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/gateway/exchange"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	// FrontendOrigins are trusted besides the gateway's own origin (a dev
 	// server, or the public https origin when TLS ends in front of the gateway).
 	FrontendOrigins []string
+	// TrustedProxies are the peers (an ingress, a load balancer) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed and passed on.
+	TrustedProxies forwarded.Proxies
 }
 
 // sessionCookieNames are Better Auth's session cookie, plain and on https.
@@ -42,6 +46,7 @@ type handler struct {
 	auth    http.Handler
 	tasks   http.Handler
 	trusted map[string]bool
+	proxies forwarded.Proxies
 	log     *slog.Logger
 }
 
@@ -49,9 +54,10 @@ type handler struct {
 func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Handler {
 	h := &handler{
 		tokens:  tokens,
-		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, authError, log),
-		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, tasksError, log),
+		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, cfg.TrustedProxies, authError, log),
+		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, cfg.TrustedProxies, tasksError, log),
 		trusted: map[string]bool{},
+		proxies: cfg.TrustedProxies,
 		log:     log,
 	}
 	for _, o := range cfg.FrontendOrigins {
@@ -65,7 +71,7 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil))
+	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil), h.strictTransport)
 
 	r.Any("/api/auth/*path", h.forwardAuth)
 	r.Any("/.well-known/*path", h.forwardAuth)
@@ -111,7 +117,8 @@ func (h *handler) forwardTasks(c *gin.Context) {
 			c.Abort()
 			return
 		}
-		token, err := h.tokens.Token(r.Context(), cookie, r.Header.Get("Cookie"))
+		ctx := withForwardedFor(r.Context(), h.proxies.Append(r)) // auth counts the exchange for this client
+		token, err := h.tokens.Token(ctx, cookie, r.Header.Get("Cookie"))
 		if err != nil {
 			h.failExchange(c, err)
 			return

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/gateway/exchange"
 	"github.com/latchid/latch/services/gateway/router"
@@ -97,6 +98,7 @@ type gatewayOpts struct {
 	frontend    []string
 	tokens      *exchange.Exchanger
 	retried     func(upstream string)
+	trusted     forwarded.Proxies
 }
 
 // origins parses a comma-separated list of upstream replicas.
@@ -127,6 +129,7 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 		Auth:            router.NewBalancer("auth", origins(t, o.auth), transport, log, nil),
 		Tasks:           router.NewBalancer("tasks", origins(t, o.tasks), transport, log, o.retried),
 		FrontendOrigins: o.frontend,
+		TrustedProxies:  o.trusted,
 	}, o.tokens, web.Handler(web.Settings{}), log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -136,7 +139,7 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 func newExchanger(t *testing.T, authURL string, redisURL *string) *exchange.Exchanger {
 	t.Helper()
 	cfg := exchange.Config{
-		TokenURL: authURL + "/api/auth/token", Client: &http.Client{Timeout: 5 * time.Second},
+		TokenURL: authURL + "/api/auth/token", Client: &http.Client{Timeout: 5 * time.Second, Transport: router.ForwardClient(http.DefaultTransport)},
 		CacheSize: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if redisURL != nil {
