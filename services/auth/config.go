@@ -82,8 +82,12 @@ type Config struct {
 	RedisURL string
 	// RateLimit is RATE_LIMIT=on|off; unset, it is on unless the base URL
 	// is localhost, as Better Auth limits only in production.
-	RateLimit         bool
-	RateLimitRules    ratelimit.Rules
+	RateLimit      bool
+	RateLimitRules ratelimit.Rules
+	// RateLimitAccount limits failed email sign-ins per account
+	// (RATE_LIMIT_ACCOUNT_MAX per RATE_LIMIT_ACCOUNT_WINDOW), from
+	// addresses the account has not signed in from.
+	RateLimitAccount  ratelimit.Rule
 	RateLimitIPHeader string
 	RateLimitPrefix   string
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs or addresses)
@@ -214,7 +218,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	rules.Credentials.Max = e.Int("RATE_LIMIT_CREDENTIALS_MAX", rules.Credentials.Max)
 	rules.Mail.Window = e.Duration("RATE_LIMIT_MAIL_WINDOW", rules.Mail.Window)
 	rules.Mail.Max = e.Int("RATE_LIMIT_MAIL_MAX", rules.Mail.Max)
-	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail} {
+	cfg.RateLimitAccount = ratelimit.Rule{
+		Window: e.Duration("RATE_LIMIT_ACCOUNT_WINDOW", 5*time.Minute),
+		Max:    e.Int("RATE_LIMIT_ACCOUNT_MAX", 10),
+	}
+	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail, cfg.RateLimitAccount} {
 		if r.Window <= 0 || r.Max < 1 {
 			e.Fail("RATE_LIMIT_*_WINDOW must be positive and RATE_LIMIT_*_MAX at least 1")
 			break

@@ -251,13 +251,14 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 	if !cfg.RateLimit {
 		return nil
 	}
-	var limiter httpapi.Limiter = ratelimit.NewMemory()
+	var store httpapi.AccountStore = ratelimit.NewMemory()
 	if rdb != nil {
 		// While Redis keeps failing, one request a second asks it; the rest go
 		// through at once instead of each waiting out its timeout.
-		limiter = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
+		store = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
 	}
-	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules}
+	return &httpapi.RateLimit{Limiter: countingLimiter{store, m}, Rules: cfg.RateLimitRules,
+		Accounts: store, AccountRule: cfg.RateLimitAccount}
 }
 
 // Close runs once the server has drained, so the last spans are flushed.
@@ -351,7 +352,8 @@ func logRateLimit(cfg Config, log *slog.Logger) {
 	log.Info("rate limiting on", "store", store, "client_ip", ip,
 		"default", fmt.Sprintf("%d/%s", r.Default.Max, r.Default.Window),
 		"credentials", fmt.Sprintf("%d/%s", r.Credentials.Max, r.Credentials.Window),
-		"mail", fmt.Sprintf("%d/%s", r.Mail.Max, r.Mail.Window))
+		"mail", fmt.Sprintf("%d/%s", r.Mail.Max, r.Mail.Window),
+		"sign_in_failures_per_account", fmt.Sprintf("%d/%s from addresses it has not signed in from", cfg.RateLimitAccount.Max, cfg.RateLimitAccount.Window))
 }
 
 // newMailer sends through SMTP_URL when set, else appends to the outbox file.

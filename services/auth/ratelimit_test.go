@@ -27,7 +27,7 @@ func TestBruteForceIsStoppedAndTheOwnerGetsBackIn(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			env := map[string]string{"RATE_LIMIT": "on", "RATE_LIMIT_CREDENTIALS_WINDOW": window.String()}
+			env := map[string]string{"RATE_LIMIT": "on", "RATE_LIMIT_CREDENTIALS_WINDOW": window.String(), "RATE_LIMIT_ACCOUNT_WINDOW": window.String()}
 			if store == "redis" {
 				b := make([]byte, 6)
 				_, _ = rand.Read(b)

@@ -28,6 +28,10 @@ type Limiter interface {
 type RateLimit struct {
 	Limiter Limiter
 	Rules   ratelimit.Rules
+	// Accounts, when set, also limits failed sign-ins per account to
+	// AccountRule (accountLimit).
+	Accounts    AccountStore
+	AccountRule ratelimit.Rule
 
 	outage storeOutage
 }

@@ -110,7 +110,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api := r.Group(h.basePath, h.resolveClient, h.rateLimit, h.decodeBody, h.checkOrigin)
 	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
-	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
+	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.accountLimit, h.signInEmail)
 	api.POST("/sign-out", h.signOut)
 	api.GET("/get-session", h.getSession)
 	api.POST("/get-session", func(c *gin.Context) {
