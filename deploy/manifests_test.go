@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -296,5 +297,157 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !strings.Contains(df, "deploy/build-service.sh") {
 		t.Error("the Dockerfile does not build with deploy/build-service.sh, the step CI runs")
+	}
+}
+
+// effectiveEnv is a Deployment container's environment as the pod sees it:
+// the ConfigMaps it loads, then its own env (which wins).
+func effectiveEnv(c any, configMaps map[string]obj) map[string]string {
+	env := map[string]string{}
+	for _, from := range list(c, "envFrom") {
+		for k, v := range configMaps[str(from, "configMapRef", "name")] {
+			env[k], _ = v.(string)
+		}
+	}
+	for _, e := range list(c, "env") {
+		if get(e, "valueFrom") != nil {
+			env[str(e, "name")] = "<from " + str(e, "valueFrom", "secretKeyRef", "key") + ">"
+			continue
+		}
+		env[str(e, "name")] = str(e, "value")
+	}
+	return env
+}
+
+// validProxies reports whether v is a non-empty TRUSTED_PROXIES list of
+// CIDRs or addresses (pkg/forwarded reads it; this is its syntax).
+func validProxies(v string) bool {
+	if strings.TrimSpace(v) == "" {
+		return false
+	}
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		if _, err := netip.ParsePrefix(e); err != nil {
+			if _, err := netip.ParseAddr(e); err != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestKubernetesTrustedProxiesAndRateLimits: auth's rate limits see the
+// real client in the shipped manifests (finding 1 of issue 13): both auth
+// and the gateway name the proxies they trust, auth limits with counters
+// in Redis on an https base URL, and neither auth nor tasks is exposed
+// outside the cluster.
+func TestKubernetesTrustedProxiesAndRateLimits(t *testing.T) {
+	configMaps := map[string]obj{}
+	var deployments, services []obj
+	for _, f := range []string{"k8s/base/config.yaml", "k8s/base/auth.yaml", "k8s/base/gateway.yaml", "k8s/base/tasks.yaml"} {
+		for _, d := range parseAll(t, f) {
+			switch str(d, "kind") {
+			case "ConfigMap":
+				configMaps[str(d, "metadata", "name")] = asObj(get(d, "data"))
+			case "Deployment":
+				deployments = append(deployments, d)
+			case "Service":
+				services = append(services, d)
+			}
+		}
+	}
+	envs := map[string]map[string]string{}
+	for _, d := range deployments {
+		for _, c := range list(d, "spec", "template", "spec", "containers") {
+			envs[str(d, "metadata", "name")] = effectiveEnv(c, configMaps)
+		}
+	}
+	for _, svc := range []string{"auth", "gateway"} {
+		if v := envs[svc]["TRUSTED_PROXIES"]; !validProxies(v) {
+			t.Errorf("%s: TRUSTED_PROXIES %q, want the CIDRs of the proxies in front of it", svc, v)
+		}
+	}
+	auth := envs["auth"]
+	if !strings.HasPrefix(auth["BETTER_AUTH_URL"], "https://") {
+		t.Errorf("auth: BETTER_AUTH_URL %q is not https", auth["BETTER_AUTH_URL"])
+	}
+	if v := strings.ToLower(auth["RATE_LIMIT"]); v == "off" || v == "false" || v == "0" {
+		t.Errorf("auth: RATE_LIMIT=%s", v)
+	}
+	if auth["REDIS_URL"] == "" {
+		t.Error("auth: no REDIS_URL: each replica would count on its own")
+	}
+	if auth["RATE_LIMIT_IP_HEADER"] != "" {
+		t.Error("auth: RATE_LIMIT_IP_HEADER set; X-Forwarded-For from TRUSTED_PROXIES is the shipped way")
+	}
+	for _, s := range services {
+		if typ := str(s, "spec", "type"); typ != "" && typ != "ClusterIP" {
+			t.Errorf("Service %s is %s: only the ingress in front of the gateway is exposed", str(s, "metadata", "name"), typ)
+		}
+	}
+}
+
+// composeValue resolves ${NAME:-default} as compose does with .env.example
+// copied to .env.
+func composeValue(v string, dotenv map[string]string) string {
+	return regexp.MustCompile(`\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}`).ReplaceAllStringFunc(v, func(m string) string {
+		p := regexp.MustCompile(`\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}`).FindStringSubmatch(m)
+		if set := strings.TrimSpace(dotenv[p[1]]); set != "" {
+			return set
+		}
+		return p[2]
+	})
+}
+
+// TestDockerComposeExposureAndRateLimits (finding 7 of issue 13): compose
+// publishes only the gateway on the host's interfaces, limits as
+// production does (on, in Redis) although its base URL is localhost, and
+// auth trusts exactly the gateway's fixed address on the internal network.
+func TestDockerComposeExposureAndRateLimits(t *testing.T) {
+	doc := parseAll(t, "../docker-compose.yml")[0]
+	example, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dotenv := map[string]string{}
+	for _, line := range strings.Split(string(example), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			dotenv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	services := asObj(get(doc, "services"))
+	for name, s := range services {
+		for _, p := range list(s, "ports") {
+			spec := composeValue(p.(string), dotenv)
+			if name != "gateway" && !strings.HasPrefix(spec, "127.0.0.1:") {
+				t.Errorf("%s publishes %q on every interface: only the gateway is public", name, spec)
+			}
+		}
+	}
+	if len(list(services["gateway"], "ports")) == 0 {
+		t.Error("the gateway is not published")
+	}
+	env := func(svc, k string) string { return composeValue(str(services[svc], "environment", k), dotenv) }
+	if v := strings.ToLower(env("auth", "RATE_LIMIT")); v != "on" {
+		t.Errorf("auth: RATE_LIMIT resolves to %q: the localhost base URL would switch limits off, unlike production", v)
+	}
+	if !strings.HasPrefix(env("auth", "REDIS_URL"), "redis://redis:") {
+		t.Errorf("auth: REDIS_URL %q, want the compose Redis (as production shares counters)", env("auth", "REDIS_URL"))
+	}
+	gwAddr := composeValue(str(services["gateway"], "networks", "default", "ipv4_address"), dotenv)
+	if env("auth", "TRUSTED_PROXIES") != gwAddr || gwAddr == "" {
+		t.Errorf("auth: TRUSTED_PROXIES %q, want exactly the gateway's address %q", env("auth", "TRUSTED_PROXIES"), gwAddr)
+	}
+	var subnet string
+	for _, c := range list(doc, "networks", "default", "ipam", "config") {
+		subnet = composeValue(str(c, "subnet"), dotenv)
+	}
+	pfx, err := netip.ParsePrefix(subnet)
+	addr, err2 := netip.ParseAddr(gwAddr)
+	if err != nil || err2 != nil || !pfx.Contains(addr) {
+		t.Errorf("the gateway's address %q is not in the internal network %q", gwAddr, subnet)
+	}
+	if _, ok := asObj(get(services["gateway"], "environment"))["TRUSTED_PROXIES"]; !ok {
+		t.Error("gateway: no TRUSTED_PROXIES setting")
 	}
 }

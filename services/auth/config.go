@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/google"
@@ -88,10 +89,18 @@ type Config struct {
 	RedisURL string
 	// RateLimit is RATE_LIMIT=on|off; unset, it is on unless the base URL
 	// is localhost, as Better Auth limits only in production.
-	RateLimit         bool
-	RateLimitRules    ratelimit.Rules
+	RateLimit      bool
+	RateLimitRules ratelimit.Rules
+	// RateLimitAccount limits failed email sign-ins per account
+	// (RATE_LIMIT_ACCOUNT_MAX per RATE_LIMIT_ACCOUNT_WINDOW), from
+	// addresses the account has not signed in from.
+	RateLimitAccount  ratelimit.Rule
 	RateLimitIPHeader string
 	RateLimitPrefix   string
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs or addresses)
+	// are the peers whose X-Forwarded-For is believed: the client is the
+	// right-most entry not in these ranges (pkg/forwarded).
+	TrustedProxies forwarded.Proxies
 
 	// Google sign-in: on when GOOGLE_CLIENT_ID is set. The provider URLs
 	// default to Google's and can point at any OpenID Connect provider.
@@ -217,14 +226,29 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	rules.Credentials.Max = e.Int("RATE_LIMIT_CREDENTIALS_MAX", rules.Credentials.Max)
 	rules.Mail.Window = e.Duration("RATE_LIMIT_MAIL_WINDOW", rules.Mail.Window)
 	rules.Mail.Max = e.Int("RATE_LIMIT_MAIL_MAX", rules.Mail.Max)
-	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail} {
+	cfg.RateLimitAccount = ratelimit.Rule{
+		Window: e.Duration("RATE_LIMIT_ACCOUNT_WINDOW", 5*time.Minute),
+		Max:    e.Int("RATE_LIMIT_ACCOUNT_MAX", 10),
+	}
+	for _, r := range []ratelimit.Rule{rules.Default, rules.Credentials, rules.Mail, cfg.RateLimitAccount} {
 		if r.Window <= 0 || r.Max < 1 {
 			e.Fail("RATE_LIMIT_*_WINDOW must be positive and RATE_LIMIT_*_MAX at least 1")
 			break
 		}
 	}
 	cfg.RateLimitRules = rules
+	proxies, err := forwarded.Parse(e.List("TRUSTED_PROXIES"))
+	if err != nil {
+		e.Fail("TRUSTED_PROXIES must be comma-separated CIDRs or IP addresses of the proxies in front of auth (the gateway's, the ingress's): %v", err)
+	}
+	cfg.TrustedProxies = proxies
+	// Kept for proxies that send the client in a header of their own
+	// (X-Real-IP, CF-Connecting-IP), but believed only from a trusted peer:
+	// without TRUSTED_PROXIES it used to be believed from anyone.
 	cfg.RateLimitIPHeader = e.String("RATE_LIMIT_IP_HEADER", "")
+	if cfg.RateLimitIPHeader != "" && proxies.Empty() && err == nil {
+		e.Fail("RATE_LIMIT_IP_HEADER=%s is believed only from trusted proxies: set TRUSTED_PROXIES to the CIDRs of the proxies that set it (a client reaching auth directly could otherwise choose its own rate-limit bucket)", cfg.RateLimitIPHeader)
+	}
 	cfg.RateLimitPrefix = e.String("RATE_LIMIT_KEY_PREFIX", "latch:auth:ratelimit:")
 
 	if cfg.Policy.MinPasswordLength < 1 || cfg.Policy.MaxPasswordLength < cfg.Policy.MinPasswordLength {
@@ -446,6 +470,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwks_publish_delay", c.JWKSPublishDelay.String()),
 		slog.String("mail", c.mailTarget()),
 		slog.String("redis", envconf.Redact(c.RedisURL)),
+		slog.String("trusted_proxies", c.TrustedProxies.String()),
 		slog.Bool("google_sign_in", c.Google.ClientID != ""),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 		slog.Any("tracing", c.Tracing),

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -209,13 +210,17 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit: rateLimit(cfg, a.redis, metrics),
+		RateLimit:      rateLimit(cfg, a.redis, metrics),
+		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
 	}, a.ids, countingIssuer{a.issuer, metrics}, log)
 	if err != nil {
 		return err
 	}
 	a.clients = clients.NewService(sqlstore.NewClientStore(db), a.issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, a.clients, log)
+	if base, err := url.Parse(cfg.BaseURL); err == nil && base.Scheme == "https" {
+		handler = httpapi.StrictTransport(handler)
+	}
 	obs.Registerer().MustRegister(newKeysCollector(a.issuer))
 	// Ready once a key can be published: the JWKS is what every resource server needs from us.
 	obs.Require("signing_keys", func(ctx context.Context) error { _, err := a.issuer.JWKS(ctx); return err })
@@ -238,13 +243,14 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 	if !cfg.RateLimit {
 		return nil
 	}
-	var limiter httpapi.Limiter = ratelimit.NewMemory()
+	var store httpapi.AccountStore = ratelimit.NewMemory()
 	if rdb != nil {
 		// While Redis keeps failing, one request a second asks it; the rest go
 		// through at once instead of each waiting out its timeout.
-		limiter = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
+		store = ratelimit.NewBreaker(ratelimit.NewRedis(rdb, cfg.RateLimitPrefix), ratelimit.DefaultProbeEvery)
 	}
-	return &httpapi.RateLimit{Limiter: countingLimiter{limiter, m}, Rules: cfg.RateLimitRules, IPHeader: cfg.RateLimitIPHeader}
+	return &httpapi.RateLimit{Limiter: countingLimiter{store, m}, Rules: cfg.RateLimitRules,
+		Accounts: store, AccountRule: cfg.RateLimitAccount}
 }
 
 // Close runs once the server has drained, so the last spans are flushed.
@@ -328,15 +334,19 @@ func logRateLimit(cfg Config, log *slog.Logger) {
 	if cfg.RedisURL != "" {
 		store = "redis"
 	}
-	ip := "the connection's address"
-	if cfg.RateLimitIPHeader != "" {
-		ip = "header " + cfg.RateLimitIPHeader + " (set by a trusted proxy)"
+	ip := "the connection's address (TRUSTED_PROXIES is empty)"
+	if !cfg.TrustedProxies.Empty() {
+		ip = "the right-most X-Forwarded-For entry not in TRUSTED_PROXIES " + cfg.TrustedProxies.String()
+		if cfg.RateLimitIPHeader != "" {
+			ip = "header " + cfg.RateLimitIPHeader + " from TRUSTED_PROXIES " + cfg.TrustedProxies.String() + ", else " + ip
+		}
 	}
 	r := cfg.RateLimitRules
 	log.Info("rate limiting on", "store", store, "client_ip", ip,
 		"default", fmt.Sprintf("%d/%s", r.Default.Max, r.Default.Window),
 		"credentials", fmt.Sprintf("%d/%s", r.Credentials.Max, r.Credentials.Window),
-		"mail", fmt.Sprintf("%d/%s", r.Mail.Max, r.Mail.Window))
+		"mail", fmt.Sprintf("%d/%s", r.Mail.Max, r.Mail.Window),
+		"sign_in_failures_per_account", fmt.Sprintf("%d/%s from addresses it has not signed in from", cfg.RateLimitAccount.Max, cfg.RateLimitAccount.Window))
 }
 
 // newMailer sends through SMTP_URL when set, else appends to the outbox file.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/tracing"
 )
 
@@ -26,8 +27,12 @@ type Config struct {
 	TokenCacheSize  int
 	SocialProviders []string
 	ShutdownDelay   time.Duration
-	LogLevel        slog.Level
-	Tracing         tracing.Config
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs or addresses)
+	// are the proxies in front of the gateway (an ingress) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed and passed on.
+	TrustedProxies forwarded.Proxies
+	LogLevel       slog.Level
+	Tracing        tracing.Config
 }
 
 func loadConfig(getenv func(string) string) (Config, error) {
@@ -45,6 +50,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ShutdownDelay:   e.Duration("SHUTDOWN_DELAY", 0),
 		Tracing:         tracing.FromEnv(e, "gateway"),
 	}
+	proxies, err := forwarded.Parse(e.List("TRUSTED_PROXIES"))
+	if err != nil {
+		e.Fail("TRUSTED_PROXIES must be comma-separated CIDRs or IP addresses of the proxies in front of the gateway (an ingress, a load balancer): %v", err)
+	}
+	cfg.TrustedProxies = proxies
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
 	}
@@ -123,6 +133,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("token_cache_size", c.TokenCacheSize),
 		slog.Any("social_providers", c.SocialProviders),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
+		slog.String("trusted_proxies", c.TrustedProxies.String()),
 		slog.Any("tracing", c.Tracing),
 	)
 }

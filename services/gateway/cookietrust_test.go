@@ -86,7 +86,7 @@ func titles(t *testing.T, body string) []string {
 // planted value must not reach the victim's tasks.
 func TestAPlantedPlainCookieDoesNotInheritTheVictimsSession(t *testing.T) {
 	t.Parallel()
-	s := startStackOn(t, "https")
+	s := startStackOn(t, "https", nil)
 	c := newRawClient(t, s)
 	victim := c.signUp("Vic", "vic@example.com")
 	if !strings.HasPrefix(victim, "__Secure-better-auth.session_token=") {

@@ -118,7 +118,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	tasks := router.NewBalancer("tasks", cfg.TasksURLs, transport, log, retried)
 	tokens, err := exchange.New(exchange.Config{
 		TokenURL:  auth.URL().JoinPath("/api/auth/token").String(),
-		Client:    &http.Client{Transport: auth, Timeout: cfg.UpstreamTimeout},
+		Client:    &http.Client{Transport: router.ForwardClient(auth), Timeout: cfg.UpstreamTimeout},
 		CacheSize: cfg.TokenCacheSize,
 		Redis:     a.redis,
 		Logger:    log,
@@ -133,6 +133,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Tasks:           tasks,
 		FrontendOrigins: cfg.FrontendOrigins,
 		Cookies:         exchange.NewCookies(cfg.SecureCookies),
+		TrustedProxies:  cfg.TrustedProxies,
 	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)))
 	return a, nil
 }

@@ -37,14 +37,21 @@ func (s *stack) tokenCalls() int {
 // startStack starts the system; authEnv adds to the auth service's environment.
 func startStack(t *testing.T, authEnv ...string) *stack {
 	t.Helper()
-	return startStackOn(t, "http", authEnv...)
+	return startStackOn(t, "http", nil, authEnv...)
+}
+
+// startStackWith is startStack with settings for the gateway too.
+func startStackWith(t *testing.T, gatewayEnv map[string]string, authEnv ...string) *stack {
+	t.Helper()
+	return startStackOn(t, "http", gatewayEnv, authEnv...)
 }
 
 // startStackOn starts the system with a public base URL of the given
 // scheme. With https (TLS ending in front of the gateway), auth names its
 // cookies __Secure-…: clients here send Cookie headers by hand, since the
-// gateway itself still listens on plain http.
-func startStackOn(t *testing.T, scheme string, authEnv ...string) *stack {
+// gateway itself still listens on plain http. gatewayEnv adds to (or
+// overrides) the gateway's settings.
+func startStackOn(t *testing.T, scheme string, gatewayEnv map[string]string, authEnv ...string) *stack {
 	t.Helper()
 	gwLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,6 +80,9 @@ func startStackOn(t *testing.T, scheme string, authEnv ...string) *stack {
 	env := map[string]string{"AUTH_URL": authURL, "TASKS_URL": tasksURL, "BETTER_AUTH_URL": public, "LOG_LEVEL": "warn"}
 	if scheme == "https" {
 		env["FRONTEND_URL"] = public // the origin browsers send, as behind a TLS proxy
+	}
+	for k, v := range gatewayEnv {
+		env[k] = v
 	}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {

@@ -120,6 +120,9 @@ export async function startLatch({ databaseUrl, secret, port, trustedOrigins, en
     // Better Auth (node-pg) writes the zone-less timestamp columns in this process's local time
     // zone; an operator moving such a database to Latch tells it the zone the same way.
     DATABASE_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    // The harness sends X-Forwarded-For as a proxy in front of the service would; Better Auth
+    // believes it from anyone, Latch only from TRUSTED_PROXIES: the harness is that proxy.
+    TRUSTED_PROXIES: "127.0.0.0/8,::1",
     ...extraEnv,
   };
   if (trustedOrigins) env.TRUSTED_ORIGINS = trustedOrigins;

@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/services/auth/ratelimit"
+	"github.com/latchid/latch/services/auth/signedcookie"
 )
 
 // Limiter counts requests per key (Redis for a cluster, memory for one process).
@@ -22,14 +23,15 @@ type Limiter interface {
 	Consume(ctx context.Context, key string, r ratelimit.Rule, now time.Time) (ratelimit.Decision, error)
 }
 
-// RateLimit configures request limiting per client IP and path.
+// RateLimit configures request limiting per client IP and path (the
+// client as Config.TrustedProxies says, see clientAddress).
 type RateLimit struct {
 	Limiter Limiter
 	Rules   ratelimit.Rules
-	// IPHeader names a header that a trusted reverse proxy sets to the
-	// client's address (X-Forwarded-For: its last entry). Empty: the
-	// connection's peer address, and no header is believed.
-	IPHeader string
+	// Accounts, when set, also limits failed sign-ins per account to
+	// AccountRule (accountLimit).
+	Accounts    AccountStore
+	AccountRule ratelimit.Rule
 
 	outage storeOutage
 }
@@ -95,7 +97,7 @@ func (h *handler) rateLimit(c *gin.Context) {
 		return
 	}
 	path := strings.TrimRight(strings.TrimPrefix(c.Request.URL.Path, h.basePath), "/")
-	key := limitIP(c.Request, rl.IPHeader) + "|" + path
+	key := h.limitKey(c) + "|" + path
 	ctx := c.Request.Context()
 	d, err := rl.Limiter.Consume(ctx, key, rl.Rules.For(path), time.Now())
 	if err != nil {
@@ -109,25 +111,25 @@ func (h *handler) rateLimit(c *gin.Context) {
 	}
 }
 
-// limitIP is the address requests are counted under: the trusted proxy's
-// header when one is configured and holds an address, else the peer.
-func limitIP(r *http.Request, header string) string {
-	if header != "" {
-		v := r.Header.Get(header)
-		if i := strings.LastIndexByte(v, ','); i >= 0 {
-			v = v[i+1:] // the entry our proxy appended; earlier ones are the client's say-so
+// limitKey is who a request is counted as: its client's address, except
+// for GET /token with a session whose signature verifies, which counts per
+// session. /token is the gateway's token exchange, made from the gateway's
+// address for every cookie user at once: counted per address, anonymous
+// /token calls through the gateway would use up every user's exchange.
+// Per session, a client gets a new bucket only by signing in anew, which
+// the credentials rule limits; made-up sessions (no valid signature,
+// unsigned bearer values) count against the address.
+func (h *handler) limitKey(c *gin.Context) string {
+	if c.Request.Method == http.MethodGet && strings.TrimRight(strings.TrimPrefix(c.Request.URL.Path, h.basePath), "/") == "/token" {
+		if raw, ok := requestCookies(c.Request)[h.cookies.sessionToken()]; ok {
+			if token, ok := signedcookie.Verify(raw, h.cookies.secret); ok {
+				sum := sha256.Sum256([]byte(token))
+				return "session:" + hex.EncodeToString(sum[:16])
+			}
 		}
-		if addr, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
-			return normalizeIP(addr)
-		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return "unknown"
+	if a, ok := clientAddr(c.Request); ok {
+		return normalizeIP(a)
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return "unknown"
-	}
-	return normalizeIP(addr)
+	return "unknown"
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/auth/identity"
 )
@@ -41,6 +42,13 @@ type Config struct {
 	JWKSMaxAge time.Duration
 	// RateLimit, when set, limits requests per client IP and path.
 	RateLimit *RateLimit
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES); empty, every peer is the client.
+	TrustedProxies forwarded.Proxies
+	// ClientIPHeader (RATE_LIMIT_IP_HEADER) names a header such as
+	// X-Real-IP that the trusted proxies set to the client's address;
+	// it is believed only from a trusted peer.
+	ClientIPHeader string
 }
 
 type handler struct {
@@ -56,6 +64,7 @@ type handler struct {
 	basePath string
 	apiBase  string // the base URL with its path: where mailed links point
 	limit    *RateLimit
+	clients  *clientAddress
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -80,6 +89,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		basePath: strings.TrimRight(base.Path, "/"),
 		apiBase:  strings.TrimRight(base.String(), "/"),
 		limit:    cfg.RateLimit,
+		clients:  newClientAddress(cfg.TrustedProxies, cfg.ClientIPHeader),
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -97,10 +107,10 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
 	// Better Auth limits before routing; then better-call's order: parse the body, check the origin, validate the
 	// body, then the route's own middlewares (session, form CSRF), then the handler.
-	api := r.Group(h.basePath, h.rateLimit, h.checkURL, h.decodeBody, h.checkOrigin)
+	api := r.Group(h.basePath, h.resolveClient, h.rateLimit, h.checkURL, h.decodeBody, h.checkOrigin)
 	api.GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	api.POST("/sign-up/email", validated(h, objectAndRecordShape, parseSignUp), h.formCSRF, h.signUpEmail)
-	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.signInEmail)
+	api.POST("/sign-in/email", validated(h, objectShape, parseSignIn), h.formCSRF, h.accountLimit, h.signInEmail)
 	api.POST("/sign-out", h.signOut)
 	api.GET("/get-session", h.getSession)
 	api.POST("/get-session", func(c *gin.Context) {

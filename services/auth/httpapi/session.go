@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -93,27 +92,14 @@ func authOf(c *gin.Context) identity.Authenticated {
 	return c.MustGet(authKey).(identity.Authenticated)
 }
 
-// clientOf records where a request came from, by Better Auth's rule: an
-// X-Forwarded-For holding exactly one valid address, else the peer address.
+// clientOf records where a request came from: the address resolveClient
+// found under TRUSTED_PROXIES (never a header a client can send directly).
 func clientOf(r *http.Request) identity.Client {
-	return identity.Client{IPAddress: clientIP(r), UserAgent: r.UserAgent()}
-}
-
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" && !strings.Contains(xff, ",") {
-		if addr, err := netip.ParseAddr(strings.TrimSpace(xff)); err == nil {
-			return normalizeIP(addr)
-		}
+	ip := ""
+	if a, ok := clientAddr(r); ok {
+		ip = normalizeIP(a)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return ""
-	}
-	return normalizeIP(addr)
+	return identity.Client{IPAddress: ip, UserAgent: r.UserAgent()}
 }
 
 // normalizeIP keeps IPv4 as is, unmaps IPv4-in-IPv6, and masks other IPv6

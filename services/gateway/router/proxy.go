@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog"
 )
 
@@ -34,13 +35,19 @@ func NewTransport(timeout time.Duration) *http.Transport {
 type errorBody func(w http.ResponseWriter, status int, msg string)
 
 // newProxy forwards to target, streaming both ways. httputil drops the
-// hop-by-hop headers; Rewrite also drops any X-Forwarded-* the client sent
-// (the gateway is the edge, so those would be forged) and sets its own.
-func newProxy(name string, target *url.URL, transport http.RoundTripper, fail errorBody, log *slog.Logger) *httputil.ReverseProxy {
+// hop-by-hop headers and any X-Forwarded-* the client sent; Rewrite sets
+// them anew: X-Forwarded-For is the inbound chain plus the peer when the
+// peer is a trusted proxy, else the peer alone (a client's own chain is
+// never passed on as if a trusted proxy had written it).
+func newProxy(name string, target *url.URL, transport http.RoundTripper, proxies forwarded.Proxies, fail errorBody, log *slog.Logger) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			pr.SetXForwarded()
+			if xff := proxies.Append(pr.In); xff != "" {
+				pr.Out.Header.Set(forwarded.Header, xff)
+			}
+			pr.Out.Header.Set("X-Forwarded-Host", pr.In.Host)
+			pr.Out.Header.Set("X-Forwarded-Proto", scheme(pr.In, proxies))
 			if id := httplog.RequestID(pr.In.Context()); id != "" {
 				pr.Out.Header.Set(httplog.Header, id)
 			}
@@ -51,6 +58,10 @@ func newProxy(name string, target *url.URL, transport http.RoundTripper, fail er
 			// The gateway already answers with the request id; the
 			// upstream's echo of the same id would make it appear twice.
 			resp.Header.Del(httplog.Header)
+			// HSTS is the gateway's to decide (strictTransport): auth on an
+			// https base URL sends its own, which would repeat it, or claim
+			// https on an answer that went out over http.
+			resp.Header.Del("Strict-Transport-Security")
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/gateway/exchange"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	FrontendOrigins []string
 	// Cookies reads the session cookie auth reads for its base URL.
 	Cookies exchange.Cookies
+	// TrustedProxies are the peers (an ingress, a load balancer) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed and passed on.
+	TrustedProxies forwarded.Proxies
 }
 
 type handler struct {
@@ -42,6 +46,7 @@ type handler struct {
 	auth    http.Handler
 	tasks   http.Handler
 	trusted map[string]bool
+	proxies forwarded.Proxies
 	log     *slog.Logger
 }
 
@@ -50,9 +55,10 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	h := &handler{
 		tokens:  tokens,
 		cookies: cfg.Cookies,
-		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, authError, log),
-		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, tasksError, log),
+		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, cfg.TrustedProxies, authError, log),
+		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, cfg.TrustedProxies, tasksError, log),
 		trusted: map[string]bool{},
+		proxies: cfg.TrustedProxies,
 		log:     log,
 	}
 	for _, o := range cfg.FrontendOrigins {
@@ -66,7 +72,7 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil))
+	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil), h.strictTransport)
 
 	r.Any("/api/auth/*path", h.forwardAuth)
 	r.Any("/.well-known/*path", h.forwardAuth)
@@ -112,7 +118,8 @@ func (h *handler) forwardTasks(c *gin.Context) {
 			c.Abort()
 			return
 		}
-		token, err := h.tokens.Token(r.Context(), session)
+		ctx := withForwardedFor(r.Context(), h.proxies.Append(r)) // auth counts the exchange for this client
+		token, err := h.tokens.Token(ctx, session)
 		if err != nil {
 			h.failExchange(c, err)
 			return

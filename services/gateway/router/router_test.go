@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/services/gateway/exchange"
@@ -104,6 +105,7 @@ type gatewayOpts struct {
 	frontend    []string
 	tokens      *exchange.Exchanger
 	retried     func(upstream string)
+	trusted     forwarded.Proxies
 }
 
 // origins parses a comma-separated list of upstream replicas.
@@ -135,6 +137,7 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 		Tasks:           router.NewBalancer("tasks", origins(t, o.tasks), transport, log, o.retried),
 		FrontendOrigins: o.frontend,
 		Cookies:         exchange.NewCookies(false),
+		TrustedProxies:  o.trusted,
 	}, o.tokens, web.Handler(web.Settings{}), log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -144,7 +147,7 @@ func newGateway(t *testing.T, o gatewayOpts) *httptest.Server {
 func newExchanger(t *testing.T, authURL string, redisURL *string) *exchange.Exchanger {
 	t.Helper()
 	cfg := exchange.Config{
-		TokenURL: authURL + "/api/auth/token", Client: &http.Client{Timeout: 5 * time.Second},
+		TokenURL: authURL + "/api/auth/token", Client: &http.Client{Timeout: 5 * time.Second, Transport: router.ForwardClient(http.DefaultTransport)},
 		CacheSize: 100, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if redisURL != nil {

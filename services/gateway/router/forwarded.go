@@ -1,0 +1,71 @@
+package router
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/latchid/latch/pkg/forwarded"
+)
+
+// scheme is how the browser reached the gateway: https when the gateway
+// holds the TLS connection itself, or when a trusted proxy (TLS ending at
+// an ingress) says so in X-Forwarded-Proto; a client's own say-so is not
+// believed.
+func scheme(r *http.Request, proxies forwarded.Proxies) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if proxies.FromTrustedPeer(r) {
+		// The proxy nearest the gateway appended last.
+		v := r.Header.Get("X-Forwarded-Proto")
+		if i := strings.LastIndexByte(v, ','); i >= 0 {
+			v = v[i+1:]
+		}
+		if strings.EqualFold(strings.TrimSpace(v), "https") {
+			return "https"
+		}
+	}
+	return "http"
+}
+
+// strictTransportSecurity tells browsers that reached the gateway on https
+// never to use plain http for this host for a year. No includeSubDomains:
+// the gateway does not speak for its parent domain's other hosts.
+const strictTransportSecurity = "max-age=31536000"
+
+// strictTransport sets HSTS on every answer to a browser on https: the
+// UI's, the gateway's own errors and the upstreams' (whose own header the
+// proxy drops).
+func (h *handler) strictTransport(c *gin.Context) {
+	if scheme(c.Request, h.proxies) == "https" {
+		c.Header("Strict-Transport-Security", strictTransportSecurity)
+	}
+}
+
+type forwardedForKey struct{}
+
+// withForwardedFor carries the X-Forwarded-For of the request on whose
+// behalf the gateway calls auth itself (the token exchange).
+func withForwardedFor(ctx context.Context, xff string) context.Context {
+	return context.WithValue(ctx, forwardedForKey{}, xff)
+}
+
+// ForwardClient sends, with each request the gateway makes on a browser's
+// behalf (the token exchange), the X-Forwarded-For of that browser's
+// request, so auth counts it for that client and not for the gateway.
+func ForwardClient(next http.RoundTripper) http.RoundTripper {
+	return forwardClient{next}
+}
+
+type forwardClient struct{ next http.RoundTripper }
+
+func (f forwardClient) RoundTrip(r *http.Request) (*http.Response, error) {
+	if xff, _ := r.Context().Value(forwardedForKey{}).(string); xff != "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not change its request
+		r.Header.Set(forwarded.Header, xff)
+	}
+	return f.next.RoundTrip(r)
+}
