@@ -15,7 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/services/auth/ratelimit"
-	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 // Limiter counts requests per key (Redis for a cluster, memory for one process).
