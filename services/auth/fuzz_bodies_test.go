@@ -97,6 +97,7 @@ func FuzzAuthBodies(f *testing.F) {
 		`{"email":"x@example.com","email":"y@example.com","name":"dup","password":"correct horse battery"}`,
 		`{"name":"\ud800","email":"odd@example.com","password":"correct horse battery"}`,
 		`{"rememberMe":"yes","email":"a@example.com","password":"p"}`, `{` + strings.Repeat(`"a":[`, 1000),
+		`{"name":"a\u0000b"}`, // once a 503 on PostgreSQL (issue 13, finding 3)
 	} {
 		f.Add(uint8(0), uint8(0), body)
 		f.Add(uint8(2), uint8(0), body)

@@ -212,6 +212,8 @@ func FuzzTaskBodies(f *testing.F) {
 		{`null`, `{}`},
 		{`{"title":"t","user_id":"someone-else","id":5,"completed":true}`, `{"user_id":"someone-else"}`},
 		{`{"title":"dup","title":"keys"}`, `{"description":"` + strings.Repeat("d", 10001) + `"}`},
+		// NUL and invalid UTF-8 once answered 503 on PostgreSQL (issue 13, finding 3).
+		{`{"title":"a\u0000b"}`, `{}`}, {`{"title":"t"}`, `{"description":"\u0000"}`}, {"{\"title\":\"\xff\"}", `{"tags":["\u0000"]}`},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -306,6 +308,8 @@ func FuzzTaskQuery(f *testing.F) {
 		"limit=0", "limit=201", "limit=-1", "offset=-1", "limit=1e2", "order=up", "sort=title%3Bdrop",
 		"priority=urgent", "completed=yes", "user_id=fuzz-user", "user_id=someone-else", "search=" + strings.Repeat("a", 201),
 		"&&&", "=x", "search=+plus+", "x y", "a=1#frag",
+		// Once 503 on PostgreSQL (NUL, invalid UTF-8) or a silent 200 (unparsable): issue 13, findings 3 and 6.
+		"tags=%800", "search=a%00b", "%0X", "=%X00", ";",
 	} {
 		f.Add(q)
 	}
