@@ -31,6 +31,7 @@ import (
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/clients"
+	"github.com/latchid/latch/services/auth/feed"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
@@ -130,6 +131,7 @@ type app struct {
 	obs     *observe.Observer
 	tracing *tracing.Tracing
 	sweeper *sweep.Sweeper // nil when SWEEP_INTERVAL is 0
+	feed    *feed.Feed
 	handler http.Handler
 }
 
@@ -216,8 +218,17 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
+	// Every revocation is written with its change and wakes the feed's long
+	// polls here, and through Redis on the other replicas (docs/revocation.md).
+	revocations := feed.New(sqlstore.NewRevocationFeed(db), feed.Config{Redis: rdb, Logger: log})
+	retention := revocationRetention(cfg)
+	identityStore.UseRevocations(retention, revocations.Committed)
+	clientStore := sqlstore.NewClientStore(db)
+	clientStore.UseRevocations(retention, revocations.Committed)
+	registerFeedMetrics(obs, revocations)
+	svcClients := clients.NewService(clientStore, issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, svcClients, log)
+	handler = withFeed(cfg, handler, revocations)
 	obs.Registerer().MustRegister(newKeysCollector(issuer))
 	// Ready once a key can be published: the JWKS is what every resource server needs from us.
 	obs.Require("signing_keys", func(ctx context.Context) error { _, err := issuer.JWKS(ctx); return err })
@@ -237,7 +248,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	// Tracing inside observe: probes and /metrics make no spans. Off, it
 	// returns the handler itself.
 	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs,
-		tracing: tr, sweeper: sweeper, handler: obs.Wrap(tr.Handler(handler))}, nil
+		tracing: tr, sweeper: sweeper, feed: revocations, handler: obs.Wrap(tr.Handler(handler))}, nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
@@ -286,6 +297,12 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { defer close(swept); a.sweeper.Run(sweepCtx) }()
 		defer func() { stopSweep(); <-swept }()
 	}
+	// Only a serving process watches the feed's head; when ctx ends, held
+	// long polls are answered so the server drains at once.
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	fed := make(chan struct{})
+	go func() { defer close(fed); a.feed.Run(feedCtx) }()
+	defer func() { stopFeed(); <-fed }()
 	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
 	a.obs.Require("serving", srv.Ready)
 	return srv.ListenAndRun(ctx, cfg.Port)
