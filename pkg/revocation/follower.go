@@ -53,9 +53,11 @@ type Follower struct {
 	failures atomic.Uint64
 	applied  atomic.Uint64
 
-	stop context.CancelFunc
-	done chan struct{}
-	once sync.Once
+	stop   context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	synced chan struct{} // closed at the first answer
+	first  sync.Once
 }
 
 // Follow starts following the feed into set until Close.
@@ -74,9 +76,21 @@ func Follow(ctx context.Context, set *Set, cfg FollowerConfig) (*Follower, error
 	}
 	cfg.Logger = cfg.Logger.With("component", "revocation", "feed", cfg.URL)
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	f := &Follower{cfg: cfg, set: set, stop: stop, done: make(chan struct{})}
+	f := &Follower{cfg: cfg, set: set, stop: stop, done: make(chan struct{}), synced: make(chan struct{})}
 	go f.run(ctx)
 	return f, nil
+}
+
+// WaitSynced waits for the feed's first answer (the catch-up), or ctx.
+// A service calls it at start, bounded, so it does not begin by answering
+// 503 for the few milliseconds the catch-up takes.
+func (f *Follower) WaitSynced(ctx context.Context) error {
+	select {
+	case <-f.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close stops following; the set keeps its entries (and turns stale).
@@ -150,6 +164,7 @@ func (f *Follower) run(ctx context.Context) {
 		f.fetches.Add(1)
 		f.set.Apply(page.Events...)
 		f.set.MarkSynced()
+		f.first.Do(func() { close(f.synced) })
 		cursor := f.cursor.Load()
 		if n := len(page.Events); n > 0 {
 			f.applied.Add(uint64(n))
