@@ -10,11 +10,12 @@ import (
 	"github.com/latchid/latch/pkg/revocation"
 )
 
-// WatchRevocations exports a revocation follower's state and makes
-// readiness require a current deny set: while the feed has not answered for
-// longer than the set's bound (or never), tokens are refused and /readyz
-// says "revocations": "down", so a balancer stops sending requests here.
-func (o *Observer) WatchRevocations(f *revocation.Follower) {
+// WatchRevocations exports a revocation follower's state and adds the
+// "revocations" readiness check. With required (a service that verifies
+// tokens: it refuses them while the feed has not answered for longer than
+// the set's bound, or never), /readyz fails then, so a balancer stops sending
+// requests here; otherwise the check is only reported.
+func (o *Observer) WatchRevocations(f *revocation.Follower, required bool) {
 	set := f.Set()
 	age := func() float64 {
 		last := set.LastSync()
@@ -61,7 +62,11 @@ func (o *Observer) WatchRevocations(f *revocation.Follower) {
 			ConstLabels: prometheus.Labels{"kind": kind},
 		}, func() float64 { return float64(set.Len()[kind]) }))
 	}
-	o.Require("revocations", func(context.Context) error {
+	check := o.Report
+	if required {
+		check = o.Require
+	}
+	check("revocations", func(context.Context) error {
 		if err := set.Fresh(time.Now()); err != nil {
 			last := set.LastSync()
 			if last.IsZero() {

@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.obs.WatchRevocations(a.follower)
+	a.obs.WatchRevocations(a.follower, true)
 	// Start with the deny set caught up when auth answers; otherwise tokens
 	// are refused (503) until it does, and /readyz says so.
 	syncCtx, cancelSync := context.WithTimeout(ctx, 5*time.Second)
