@@ -13,7 +13,7 @@
 // (pkg/revocation's format and long poll): -revoked N puts N revoked sessions
 // (none of the minted tokens') into it at start, so tasks verifies against a
 // deny set of that size; POST /revoke?sid=<session id> adds one (tokens carry
-// sid "sess-<sub>").
+// sid "sess-<sub>"). /empty/revocations is a feed that stays empty.
 package main
 
 import (
@@ -122,6 +122,8 @@ func main() {
 	})
 	feed := newFeed(*revoked, *ttl)
 	mux.HandleFunc("GET /api/auth/revocations", feed.serve)
+	empty := newFeed(0, *ttl) // a feed with no revocations, for comparisons (REVOCATION_FEED_URL)
+	mux.HandleFunc("GET /empty/revocations", empty.serve)
 	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
 		feed.add(r.URL.Query().Get("sid"))
 		w.WriteHeader(http.StatusNoContent)
