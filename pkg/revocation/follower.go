@@ -210,6 +210,11 @@ func (f *Follower) fetch(ctx context.Context, after int64, wait time.Duration) (
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode == http.StatusNotFound {
+			// The usual cause: the URL was derived from a JWKS_URL that goes
+			// through the gateway, which does not expose the feed.
+			return Page{}, fmt.Errorf("%w: 404 at %s: point REVOCATION_FEED_URL (or JWKS_URL) at the auth service itself, not the gateway", errFeed, f.cfg.URL)
+		}
 		return Page{}, fmt.Errorf("%w: status %d", errFeed, resp.StatusCode)
 	}
 	var page Page
