@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/latchid/latch/pkg/revocation"
 )
 
 // Defaults and limits of Config.
@@ -74,6 +76,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Hooks observe verification and refresh, for metrics.
 	Hooks Hooks
+	// Revocations, when set, is the deny set every verified token (cached or
+	// not) is checked against: a token of a revoked session, user or client
+	// is refused (ReasonRevoked), and while the set is stale past its bound
+	// every token is refused as unavailable (ReasonRevocationsUnknown).
+	// Keep it current with a revocation.Follower. Nil: no revocation.
+	Revocations *revocation.Set
 }
 
 // Hooks are optional callbacks for metrics. They run synchronously on the

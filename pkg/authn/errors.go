@@ -28,7 +28,12 @@ const (
 	ReasonMissingClaim    Reason = "missing_claim"
 	ReasonInvalidClaims   Reason = "invalid_claims"
 	ReasonUnavailable     Reason = "keys_unavailable"
-	ReasonInvalid         Reason = "invalid"
+	// ReasonRevoked: the token's session, user or client was revoked.
+	ReasonRevoked Reason = "revoked"
+	// ReasonRevocationsUnknown: the revocation feed has been unreachable for
+	// longer than its bound, so no token is accepted (fail closed).
+	ReasonRevocationsUnknown Reason = "revocations_unknown"
+	ReasonInvalid            Reason = "invalid"
 )
 
 // Detail is the short message a client may see for this reason; it never
@@ -41,12 +46,19 @@ func (r Reason) Detail() string {
 		return "Not authenticated"
 	case ReasonExpired:
 		return "Token expired"
-	case ReasonUnavailable:
+	case ReasonUnavailable, ReasonRevocationsUnknown:
 		return "Authentication temporarily unavailable"
+	case ReasonRevoked:
+		return "Token revoked"
 	default:
 		return "Invalid token"
 	}
 }
+
+// Unavailable reports whether the refusal is the service's fault (no keys,
+// or revocation status unknown), not the token's: transports answer 503 /
+// UNAVAILABLE.
+func (r Reason) Unavailable() bool { return r == ReasonUnavailable || r == ReasonRevocationsUnknown }
 
 // Error is a rejected token: a Reason plus, for logs, the underlying cause.
 // Compare with errors.Is against the Err* values, which match on Reason.
@@ -74,24 +86,26 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is, one per Reason.
 var (
-	ErrMissingToken    = &Error{Reason: ReasonMissing}
-	ErrTokenTooLarge   = &Error{Reason: ReasonTooLarge}
-	ErrMalformed       = &Error{Reason: ReasonMalformed}
-	ErrAlgorithm       = &Error{Reason: ReasonAlgorithm}
-	ErrMissingKID      = &Error{Reason: ReasonMissingKID}
-	ErrUnknownKID      = &Error{Reason: ReasonUnknownKID}
-	ErrKeyMismatch     = &Error{Reason: ReasonKeyMismatch}
-	ErrForbiddenHeader = &Error{Reason: ReasonForbiddenHeader}
-	ErrUnsupportedCrit = &Error{Reason: ReasonUnsupportedCrit}
-	ErrBadSignature    = &Error{Reason: ReasonBadSignature}
-	ErrExpired         = &Error{Reason: ReasonExpired}
-	ErrNotYetValid     = &Error{Reason: ReasonNotYetValid}
-	ErrBadIssuer       = &Error{Reason: ReasonBadIssuer}
-	ErrBadAudience     = &Error{Reason: ReasonBadAudience}
-	ErrMissingClaim    = &Error{Reason: ReasonMissingClaim}
-	ErrInvalidClaims   = &Error{Reason: ReasonInvalidClaims}
-	ErrUnavailable     = &Error{Reason: ReasonUnavailable}
-	ErrInvalid         = &Error{Reason: ReasonInvalid}
+	ErrMissingToken       = &Error{Reason: ReasonMissing}
+	ErrTokenTooLarge      = &Error{Reason: ReasonTooLarge}
+	ErrMalformed          = &Error{Reason: ReasonMalformed}
+	ErrAlgorithm          = &Error{Reason: ReasonAlgorithm}
+	ErrMissingKID         = &Error{Reason: ReasonMissingKID}
+	ErrUnknownKID         = &Error{Reason: ReasonUnknownKID}
+	ErrKeyMismatch        = &Error{Reason: ReasonKeyMismatch}
+	ErrForbiddenHeader    = &Error{Reason: ReasonForbiddenHeader}
+	ErrUnsupportedCrit    = &Error{Reason: ReasonUnsupportedCrit}
+	ErrBadSignature       = &Error{Reason: ReasonBadSignature}
+	ErrExpired            = &Error{Reason: ReasonExpired}
+	ErrNotYetValid        = &Error{Reason: ReasonNotYetValid}
+	ErrBadIssuer          = &Error{Reason: ReasonBadIssuer}
+	ErrBadAudience        = &Error{Reason: ReasonBadAudience}
+	ErrMissingClaim       = &Error{Reason: ReasonMissingClaim}
+	ErrInvalidClaims      = &Error{Reason: ReasonInvalidClaims}
+	ErrUnavailable        = &Error{Reason: ReasonUnavailable}
+	ErrRevoked            = &Error{Reason: ReasonRevoked}
+	ErrRevocationsUnknown = &Error{Reason: ReasonRevocationsUnknown}
+	ErrInvalid            = &Error{Reason: ReasonInvalid}
 )
 
 // ReasonOf tells why err rejected a token: ReasonOK for nil, ReasonInvalid

@@ -79,7 +79,7 @@ func (v *Verifier) authenticateCall(ctx context.Context) (context.Context, error
 	p, err := v.Verify(ctx, token)
 	if err != nil {
 		reason := ReasonOf(err)
-		if reason == ReasonUnavailable {
+		if reason.Unavailable() {
 			return ctx, status.Error(codes.Unavailable, reason.Detail())
 		}
 		return ctx, status.Error(codes.Unauthenticated, reason.Detail())

@@ -25,7 +25,7 @@ func Middleware(v *Verifier) gin.HandlerFunc {
 		p, err := v.Verify(c.Request.Context(), token)
 		if err != nil {
 			reason := ReasonOf(err)
-			if reason == ReasonUnavailable {
+			if reason.Unavailable() {
 				c.Header("Retry-After", "5")
 				c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"detail": reason.Detail()})
 				return

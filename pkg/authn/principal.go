@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ServiceSubjectPrefix starts the sub of a token issued to a service by the
@@ -23,6 +24,14 @@ type Principal struct {
 	ClientID string
 	// Scopes are the token's space-separated scope claim.
 	Scopes []string
+	// SessionID is the token's sid: the auth session it was issued for
+	// (empty on client-credentials tokens and on tokens minted before sid
+	// existed). A revoked session's tokens are refused (Revocations).
+	SessionID string
+	// TokenID is the token's jti, when it has one.
+	TokenID string
+	// IssuedAt is the token's iat (zero when absent).
+	IssuedAt time.Time
 	// Claims holds every claim of the token as decoded JSON (numbers are
 	// float64). Treat it as read-only.
 	Claims map[string]any
@@ -59,6 +68,11 @@ func principalFrom(claims map[string]any, sub string) Principal {
 	}
 	if scope, ok := claims["scope"].(string); ok {
 		p.Scopes = strings.Fields(scope)
+	}
+	p.SessionID, _ = claims["sid"].(string)
+	p.TokenID, _ = claims["jti"].(string)
+	if iat, ok := claims["iat"].(float64); ok {
+		p.IssuedAt = time.Unix(int64(iat), 0)
 	}
 	return p
 }

@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchid/latch/pkg/breaker"
+	"github.com/latchid/latch/pkg/revocation"
 )
 
 // forbiddenHeaders name keys a token could bring along; see the package doc.
@@ -200,6 +201,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	if v.accepted != nil {
 		digest = sha256.Sum256([]byte(token))
 		if p, ok := v.accepted.get(digest, keySet, time.Now()); ok {
+			if err := v.checkRevoked(p); err != nil {
+				return Principal{}, err
+			}
 			return p, nil
 		}
 	}
@@ -219,7 +223,29 @@ func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) 
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		v.accepted.put(digest, acceptedEntry{p: p, exp: exp.Time, keySet: keySet})
 	}
+	if err := v.checkRevoked(p); err != nil {
+		return Principal{}, err
+	}
 	return p, nil
+}
+
+// checkRevoked asks the deny set, in memory, about a verified token. It
+// runs on every call, cached or not, so a remembered token stops working
+// the moment its revocation arrives.
+func (v *Verifier) checkRevoked(p Principal) error {
+	if v.cfg.Revocations == nil {
+		return nil
+	}
+	switch err := v.cfg.Revocations.Check(revocation.Token{
+		Subject: p.UserID, SessionID: p.SessionID, ClientID: p.ClientID, IssuedAt: p.IssuedAt,
+	}); {
+	case err == nil:
+		return nil
+	case errors.Is(err, revocation.ErrRevoked):
+		return reject(ReasonRevoked, err)
+	default:
+		return reject(ReasonRevocationsUnknown, err)
+	}
 }
 
 // key is the jwt.Keyfunc: it runs after the alg allow-list check and before

@@ -18,9 +18,9 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
-	"github.com/latchid/latch/pkg/signedcookie"
 )
 
 const testSecret = "latch-test-secret-0123456789abcdefghijklmnop"

@@ -32,6 +32,7 @@ import (
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/clients"
+	"github.com/latchid/latch/services/auth/feed"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
@@ -131,6 +132,7 @@ type app struct {
 	obs     *observe.Observer
 	tracing *tracing.Tracing
 	sweeper *sweep.Sweeper // nil when SWEEP_INTERVAL is 0
+	feed    *feed.Feed
 	handler http.Handler
 }
 
@@ -216,8 +218,17 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	a.clients = clients.NewService(sqlstore.NewClientStore(db), a.issuer, cfg.ClientTokenTTL, nil)
+	// Every revocation is written with its change and wakes the feed's long
+	// polls here, and through Redis on the other replicas (docs/revocation.md).
+	a.feed = feed.New(sqlstore.NewRevocationFeed(db), feed.Config{Redis: a.redis, Logger: log})
+	retention := revocationRetention(cfg)
+	identityStore.UseRevocations(retention, a.feed.Committed)
+	clientStore := sqlstore.NewClientStore(db)
+	clientStore.UseRevocations(retention, a.feed.Committed)
+	registerFeedMetrics(obs, a.feed)
+	a.clients = clients.NewService(clientStore, a.issuer, cfg.ClientTokenTTL, nil)
 	handler = withTokenEndpoint(cfg, handler, a.clients, log)
+	handler = withFeed(cfg, handler, a.feed)
 	if base, err := url.Parse(cfg.BaseURL); err == nil && base.Scheme == "https" {
 		handler = httpapi.StrictTransport(handler)
 	}
@@ -285,6 +296,12 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 		go func() { defer close(swept); a.sweeper.Run(sweepCtx) }()
 		defer func() { stopSweep(); <-swept }()
 	}
+	// Only a serving process watches the feed's head; when ctx ends, held
+	// long polls are answered so the server drains at once.
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	fed := make(chan struct{})
+	go func() { defer close(fed); a.feed.Run(feedCtx) }()
+	defer func() { stopFeed(); <-fed }()
 	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
 	a.obs.Require("serving", srv.Ready)
 	return srv.ListenAndRun(ctx, cfg.Port)

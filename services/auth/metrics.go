@@ -155,8 +155,8 @@ type countingIssuer struct {
 	m *authMetrics
 }
 
-func (i countingIssuer) Sign(ctx context.Context, u identity.User) (string, error) {
-	tok, err := i.TokenIssuer.Sign(ctx, u)
+func (i countingIssuer) Sign(ctx context.Context, u identity.User, sessionID string) (string, error) {
+	tok, err := i.TokenIssuer.Sign(ctx, u, sessionID)
 	result := "ok"
 	if err != nil {
 		result = "error"

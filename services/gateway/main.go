@@ -18,12 +18,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/redisclient"
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/gateway/exchange"
@@ -83,10 +85,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // app is the wired gateway.
 type app struct {
-	redis   *redis.Client
-	obs     *observe.Observer
-	tracing *tracing.Tracing
-	handler http.Handler
+	redis    *redis.Client
+	follower *revocation.Follower
+	obs      *observe.Observer
+	tracing  *tracing.Tracing
+	handler  http.Handler
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
@@ -116,6 +119,21 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	retried := retryCounter(obs)
 	auth := router.NewBalancer("auth", cfg.AuthURLs, transport, log, retried)
 	tasks := router.NewBalancer("tasks", cfg.TasksURLs, transport, log, retried)
+	// The token cache follows auth's revocation feed, so a session revoked
+	// on any auth replica stops being exchanged within the feed's bound.
+	denied := revocation.NewSet(0, nil)
+	a.follower, err = revocation.Follow(ctx, denied, revocation.FollowerConfig{
+		URL:    auth.URL().JoinPath("/api/auth", revocation.Path).String(),
+		Client: &http.Client{Transport: auth},
+		// Under the transport's response-header timeout (UPSTREAM_TIMEOUT).
+		Wait:   max(time.Second, min(revocation.MaxWait, cfg.UpstreamTimeout-2*time.Second)),
+		Logger: log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	obs.WatchRevocations(a.follower, false)
 	tokens, err := exchange.New(exchange.Config{
 		TokenURL:  auth.URL().JoinPath("/api/auth/token").String(),
 		Client:    &http.Client{Transport: router.ForwardClient(auth), Timeout: cfg.UpstreamTimeout},
@@ -123,6 +141,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Redis:     a.redis,
 		Logger:    log,
 		Observe:   exchangeCounter(obs),
+		// Revocations: only known revocations evict; tasks enforces the outage policy.
+		Revocations: denied,
 	})
 	if err != nil {
 		a.Close()
@@ -143,6 +163,9 @@ func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
 	defer cancel()
 	_ = a.tracing.Shutdown(ctx) // a failure is logged there
+	if a.follower != nil {
+		a.follower.Close()
+	}
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/testdb"
 	"github.com/latchid/latch/pkg/testlog"
 )
@@ -34,6 +36,10 @@ type issuer struct {
 	priv ed25519.PrivateKey
 	jwks *httptest.Server
 	iss  string
+
+	mu      sync.Mutex
+	revoked []revocation.Event
+	changed chan struct{}
 }
 
 func newIssuer(t testing.TB) *issuer {
@@ -42,16 +48,64 @@ func newIssuer(t testing.TB) *issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := &issuer{t: t, kid: "key-1", priv: priv, iss: "http://auth.test"}
+	is := &issuer{t: t, kid: "key-1", priv: priv, iss: "http://auth.test", changed: make(chan struct{})}
 	doc, _ := json.Marshal(map[string]any{"keys": []map[string]any{{
 		"alg": "EdDSA", "crv": "Ed25519", "kty": "OKP", "kid": is.kid, "x": base64.RawURLEncoding.EncodeToString(pub),
 	}}})
-	is.jwks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	is.jwks = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/down/") {
+			http.Error(w, "feed down", http.StatusServiceUnavailable)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/revocations") {
+			is.serveFeed(w, r)
+			return
+		}
 		_, _ = w.Write(doc)
 	}))
 	t.Cleanup(is.jwks.Close)
 	return is
+}
+
+// serveFeed is the auth service's revocation feed with the events added by
+// revoke: answered at once when there are new ones, else held for wait.
+func (is *issuer) serveFeed(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	wait, _ := strconv.Atoi(r.URL.Query().Get("wait"))
+	deadline := time.After(time.Duration(wait) * time.Second)
+	for {
+		is.mu.Lock()
+		page := revocation.Page{Events: []revocation.Event{}, Head: int64(len(is.revoked))}
+		for _, e := range is.revoked {
+			if e.ID > after {
+				page.Events = append(page.Events, e)
+			}
+		}
+		changed := is.changed
+		is.mu.Unlock()
+		if len(page.Events) > 0 || wait == 0 {
+			_ = json.NewEncoder(w).Encode(page)
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			wait = 0
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// revoke publishes an event on the feed.
+func (is *issuer) revoke(kind, subject string) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	now := time.Now()
+	is.revoked = append(is.revoked, revocation.Event{ID: int64(len(is.revoked) + 1), Kind: kind, Subject: subject, At: now, Until: now.Add(16 * time.Minute)})
+	close(is.changed)
+	is.changed = make(chan struct{})
 }
 
 func b64(v any) string {

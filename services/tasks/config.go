@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/pkg/envconf"
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
 )
@@ -25,6 +26,13 @@ type Config struct {
 	AutoMigrate     bool
 	Pool            sqldb.Pool
 	JWKSRefresh     time.Duration
+	// RevocationFeedURL is the auth service's revocation feed: by default the
+	// JWKS URL's sibling "revocations" (docs/revocation.md).
+	RevocationFeedURL string
+	// RevocationMaxStale bounds how long tokens are accepted on the last
+	// known deny set while the feed cannot be reached; past it they are
+	// refused with 503 and /readyz fails.
+	RevocationMaxStale time.Duration
 	// ShutdownDelay: after SIGTERM, serve on (unready, Connection: close)
 	// this long before closing the listener (pkg/serve).
 	ShutdownDelay time.Duration
@@ -62,6 +70,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	origin := auth.Scheme + "://" + auth.Host
 	cfg.JWKSURL = e.URL("JWKS_URL", strings.TrimRight(apiBase.String(), "/")+"/jwks").String()
+	feedURL, err := revocation.FeedURL(cfg.JWKSURL)
+	if err != nil {
+		feedURL = "" // JWKS_URL's own error is reported
+	}
+	cfg.RevocationFeedURL = e.URL("REVOCATION_FEED_URL", feedURL).String()
+	cfg.RevocationMaxStale = e.Duration("REVOCATION_MAX_STALE", revocation.DefaultMaxStale)
+	if cfg.RevocationMaxStale <= 0 {
+		e.Fail("REVOCATION_MAX_STALE must be positive")
+	}
 	cfg.JWTIssuer = e.String("JWT_ISSUER", origin)
 	cfg.JWTAudience = e.String("JWT_AUDIENCE", origin)
 	for _, o := range cfg.FrontendOrigins {
@@ -84,6 +101,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.JWTAudience),
 		slog.Any("frontend_origins", c.FrontendOrigins),
 		slog.String("jwks_refresh", c.JWKSRefresh.String()),
+		slog.String("revocation_feed_url", c.RevocationFeedURL),
+		slog.String("revocation_max_stale", c.RevocationMaxStale.String()),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
 		slog.Any("tracing", c.Tracing),
 	)

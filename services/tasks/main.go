@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,9 +25,11 @@ import (
 	"github.com/latchid/latch/pkg/envconf"
 	"github.com/latchid/latch/pkg/observe"
 	"github.com/latchid/latch/pkg/redisclient"
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/serve"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
+	"github.com/latchid/latch/services/tasks/erasure"
 	"github.com/latchid/latch/services/tasks/grpcapi"
 	"github.com/latchid/latch/services/tasks/httpapi"
 	"github.com/latchid/latch/services/tasks/task"
@@ -87,6 +90,8 @@ type app struct {
 	db       *sqldb.DB
 	redis    *redis.Client
 	verifier *authn.Verifier
+	follower *revocation.Follower
+	eraser   *erasure.Eraser
 	obs      *observe.Observer
 	tracing  *tracing.Tracing
 	handler  http.Handler
@@ -123,10 +128,30 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		// from the in-process copy without it, so it does not gate readiness.
 		a.obs.Report("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
+	svc := task.NewService(taskstore.New(db), nil)
+	// The revocation feed keeps the deny set every token is checked against
+	// (REST and gRPC share the verifier), and tells the eraser which users
+	// were deleted (docs/revocation.md).
+	denied := revocation.NewSet(cfg.RevocationMaxStale, nil)
+	a.eraser = erasure.New(svc, log)
+	if a.follower, err = revocation.Follow(ctx, denied, revocation.FollowerConfig{
+		URL: cfg.RevocationFeedURL, Logger: log, OnEvents: a.eraser.Events,
+	}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.obs.WatchRevocations(a.follower, true)
+	// Start with the deny set caught up when auth answers; otherwise tokens
+	// are refused (503) until it does, and /readyz says so.
+	syncCtx, cancelSync := context.WithTimeout(ctx, 5*time.Second)
+	if err := a.follower.WaitSynced(syncCtx); err != nil {
+		log.WarnContext(ctx, "revocation feed not reached at start; tokens are refused until it answers", "url", cfg.RevocationFeedURL)
+	}
+	cancelSync()
 	a.verifier, err = authn.NewVerifier(ctx, authn.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		RefreshInterval: cfg.JWKSRefresh, Redis: a.redis, Logger: log,
-		Hooks: authn.MetricsHooks(a.obs.Registerer()),
+		Hooks: authn.MetricsHooks(a.obs.Registerer()), Revocations: denied,
 	})
 	if err != nil {
 		a.Close()
@@ -142,7 +167,6 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	svc := task.NewService(taskstore.New(db), nil)
 	// Tracing inside observe: probes and /metrics make no spans. Off, it
 	// returns the router itself and no gRPC option.
 	a.handler = a.obs.Wrap(a.tracing.Handler(httpapi.New(httpapi.Config{FrontendOrigins: cfg.FrontendOrigins}, svc, authn.Middleware(a.verifier), log)))
@@ -157,6 +181,9 @@ func (a *app) Close() {
 	_ = a.tracing.Shutdown(ctx) // a failure is logged there
 	if a.verifier != nil {
 		a.verifier.Close()
+	}
+	if a.follower != nil {
+		a.follower.Close()
 	}
 	if a.redis != nil {
 		_ = a.redis.Close()
@@ -181,6 +208,9 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer stop()
 	srv := &serve.Server{Handler: a.handler, Delay: cfg.ShutdownDelay, Drain: serve.DefaultDrain, Log: log}
 	a.obs.Require("serving", srv.Ready)
+	erased := make(chan struct{})
+	go func() { defer close(erased); a.eraser.Run(ctx) }()
+	defer func() { stop(); <-erased }()
 	grpcCtx, grpcStop := serve.Delayed(ctx, cfg.ShutdownDelay)
 	defer grpcStop()
 	grpcDone := make(chan error, 1)

@@ -8,6 +8,12 @@
 // The tokens file has one line per user: "<sub>\t<token>". Once the file is
 // written and the listener is up, mint prints "ready" and serves until
 // killed. It lives in bench/ only.
+//
+// It also serves the auth service's revocation feed at /api/auth/revocations
+// (pkg/revocation's format and long poll): -revoked N puts N revoked sessions
+// (none of the minted tokens') into it at start, so tasks verifies against a
+// deny set of that size; POST /revoke?sid=<session id> adds one (tokens carry
+// sid "sess-<sub>"). /empty/revocations is a feed that stays empty.
 package main
 
 import (
@@ -42,6 +48,7 @@ func main() {
 	users := flag.Int("users", 1000, "number of users (sub = user-0001 …)")
 	out := flag.String("out", "tokens.tsv", "tokens file: <sub>\\t<token> per line")
 	ttl := flag.Duration("ttl", time.Hour, "token lifetime")
+	revoked := flag.Int("revoked", 0, "revoked sessions in the feed at start")
 	flag.Parse()
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -76,6 +83,7 @@ func main() {
 			IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
 			EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
 			Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
+			SessionID: "sess-" + sub, TokenID: newID(),
 		})
 		if err != nil {
 			log.Fatal(err)
@@ -93,6 +101,14 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jwks)
 	})
-	fmt.Printf("ready %s kid=%s users=%d\n", origin, kid, *users)
+	feed := newFeed(*revoked, *ttl)
+	mux.HandleFunc("GET /api/auth/revocations", feed.serve)
+	empty := newFeed(0, *ttl) // a feed with no revocations, for comparisons (REVOCATION_FEED_URL)
+	mux.HandleFunc("GET /empty/revocations", empty.serve)
+	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
+		feed.add(r.URL.Query().Get("sid"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	fmt.Printf("ready %s kid=%s users=%d revoked=%d\n", origin, kid, *users, *revoked)
 	log.Fatal(http.Serve(ln, mux))
 }

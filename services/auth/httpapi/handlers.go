@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/pkg/signedcookie"
+	"github.com/latchid/latch/services/auth/identity"
 )
 
 const inputKey = "latch.input"
@@ -160,7 +160,7 @@ func (h *handler) getSession(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User)
+	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User, auth.Session.ID)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -288,7 +288,8 @@ func (h *handler) changePassword(c *gin.Context) {
 }
 
 func (h *handler) token(c *gin.Context) {
-	jwt, err := h.tokens.Sign(c.Request.Context(), authOf(c).User)
+	auth := authOf(c)
+	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User, auth.Session.ID)
 	if err != nil {
 		h.fail(c, err)
 		return

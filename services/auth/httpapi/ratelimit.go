@@ -14,8 +14,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/pkg/signedcookie"
+	"github.com/latchid/latch/services/auth/ratelimit"
 )
 
 // Limiter counts requests per key (Redis for a cluster, memory for one process).

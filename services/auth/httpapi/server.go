@@ -21,7 +21,8 @@ import (
 
 // TokenIssuer signs users' JWTs and publishes the keys that verify them.
 type TokenIssuer interface {
-	Sign(ctx context.Context, u identity.User) (string, error)
+	// Sign issues the user's JWT, bound to the session (its sid claim).
+	Sign(ctx context.Context, u identity.User, sessionID string) (string, error)
 	JWKS(ctx context.Context) ([]byte, error)
 }
 

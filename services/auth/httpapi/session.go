@@ -9,8 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/pkg/signedcookie"
+	"github.com/latchid/latch/services/auth/identity"
 )
 
 const (

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/pkg/signedcookie"
+	"github.com/latchid/latch/services/auth/identity"
 )
 
 // Social sign-in (Google): sign-in/social, callback/:id, link-social,

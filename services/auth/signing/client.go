@@ -25,6 +25,7 @@ type ClientClaims struct {
 	Expiry   int64  `json:"exp"`
 	Issuer   string `json:"iss"`
 	Audience string `json:"aud"`
+	TokenID  string `json:"jti"`
 }
 
 // SignClient issues a service's access token with the same keys, issuer
@@ -40,7 +41,7 @@ func (i *Issuer) SignClient(ctx context.Context, clientID string, scopes []strin
 	iat := i.now().Unix()
 	payload, err := json.Marshal(ClientClaims{
 		IssuedAt: iat, Subject: ClientSubjectPrefix + clientID, ClientID: clientID, Scope: strings.Join(scopes, " "),
-		Expiry: iat + int64(ttl/time.Second), Issuer: i.cfg.Issuer, Audience: i.cfg.Audience,
+		Expiry: iat + int64(ttl/time.Second), Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, TokenID: NewTokenID(),
 	})
 	if err != nil {
 		return "", err

@@ -5,6 +5,8 @@ package signing
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -374,13 +376,22 @@ type Claims struct {
 	Expiry        int64   `json:"exp"`
 	Issuer        string  `json:"iss"`
 	Audience      string  `json:"aud"`
+	// SessionID and TokenID are Latch's additions after Better Auth's
+	// claims: sid names the session the token speaks for, so a resource
+	// server can refuse it once that session ends (docs/revocation.md);
+	// jti names the token itself.
+	SessionID string `json:"sid,omitempty"`
+	TokenID   string `json:"jti"`
 }
 
 // TimeFormat is JavaScript's Date.toISOString(), the form Better Auth's JSON uses.
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
-// Sign issues a JWT for the user.
-func (i *Issuer) Sign(ctx context.Context, u identity.User) (string, error) {
+// Sign issues a JWT for the user, bound to the session sessionID.
+func (i *Issuer) Sign(ctx context.Context, u identity.User, sessionID string) (string, error) {
+	if sessionID == "" {
+		return "", errors.New("sign token: a session id is required")
+	}
 	s, err := i.current(ctx)
 	if err != nil {
 		return "", err
@@ -390,7 +401,7 @@ func (i *Issuer) Sign(ctx context.Context, u identity.User) (string, error) {
 		IssuedAt: iat, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
 		CreatedAt: u.CreatedAt.UTC().Format(TimeFormat), UpdatedAt: u.UpdatedAt.UTC().Format(TimeFormat),
 		ID: u.ID, Subject: u.ID, Expiry: iat + int64(i.cfg.TokenTTL/time.Second),
-		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience,
+		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, SessionID: sessionID, TokenID: NewTokenID(),
 	})
 	if err != nil {
 		return "", err
@@ -400,4 +411,11 @@ func (i *Issuer) Sign(ctx context.Context, u identity.User) (string, error) {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
 	return string(token), nil
+}
+
+// NewTokenID returns a jti: 128 random bits, base64url.
+func NewTokenID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand never fails
+	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -104,7 +104,7 @@ func TestFirstSignatureCreatesOneKeyAndAVerifiableToken(t *testing.T) {
 	iss := newIssuer(t, newStore(t), c, secret)
 	ctx := context.Background()
 
-	token, err := iss.Sign(ctx, ann)
+	token, err := iss.Sign(ctx, ann, "session-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +126,21 @@ func TestFirstSignatureCreatesOneKeyAndAVerifiableToken(t *testing.T) {
 		"iss": "https://auth.example.com", "aud": "https://auth.example.com",
 		"name": "Ann", "email": "ann@example.com", "emailVerified": false, "image": nil,
 		"createdAt": "2026-01-02T03:04:05.678Z", "updatedAt": "2026-01-02T03:04:05.678Z",
+		"sid": "session-1",
+	}
+	// jti is random: present, 128 bits, and different on the next token.
+	jti, _ := claims["jti"].(string)
+	if raw, err := base64.RawURLEncoding.DecodeString(jti); err != nil || len(raw) != 16 {
+		t.Errorf("jti = %v, want 16 random bytes in base64url", claims["jti"])
+	}
+	want["jti"] = jti
+	if again, _ := iss.Sign(ctx, ann, "session-1"); again != "" {
+		if _, c2 := verify(t, doc, again); c2["jti"] == jti {
+			t.Error("two tokens share a jti")
+		}
+	}
+	if _, err := iss.Sign(ctx, ann, ""); err == nil {
+		t.Error("Sign without a session id succeeded; every user token must carry sid")
 	}
 	for k, v := range want {
 		if claims[k] != v {
@@ -197,7 +212,7 @@ func TestPrivateKeysAreSealedAtRestAsBetterAuthStoresThem(t *testing.T) {
 	}
 
 	// Another secret cannot use the key, and says so instead of signing.
-	_, err = newIssuer(t, store, c, "another-secret-that-is-long-enough-000000").Sign(context.Background(), ann)
+	_, err = newIssuer(t, store, c, "another-secret-that-is-long-enough-000000").Sign(context.Background(), ann, "session-1")
 	if err == nil || !strings.Contains(err.Error(), "decrypt") {
 		t.Errorf("Sign with the wrong secret = %v, want a decryption error", err)
 	}
@@ -211,7 +226,7 @@ func TestRotationPublishesFirstThenSignsAndKeepsTheOldKeyForTheGracePeriod(t *te
 	replica := newIssuer(t, store, c, secret)
 	admin := newIssuer(t, store, c, secret)
 
-	oldToken, _ := replica.Sign(ctx, ann)
+	oldToken, _ := replica.Sign(ctx, ann, "session-1")
 	oldDoc, _ := replica.JWKS(ctx)
 	oldKid, _ := verify(t, oldDoc, oldToken)
 
@@ -235,7 +250,7 @@ func TestRotationPublishesFirstThenSignsAndKeepsTheOldKeyForTheGracePeriod(t *te
 	for _, s := range steps {
 		c.Add(s.advance)
 		replica.Invalidate() // what CacheTTL does in time; the test needs no sleeping
-		token, err := replica.Sign(ctx, ann)
+		token, err := replica.Sign(ctx, ann, "session-1")
 		if err != nil {
 			t.Fatal(err)
 		}

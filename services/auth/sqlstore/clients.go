@@ -9,15 +9,26 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/clients"
 )
 
 // ClientStore implements clients.Store on the oauth_client table.
-type ClientStore struct{ db *gorm.DB }
+type ClientStore struct {
+	db  *gorm.DB
+	rev *revocations
+}
 
 // NewClientStore returns the client store over db.
-func NewClientStore(db *sqldb.DB) *ClientStore { return &ClientStore{db: db.Gorm} }
+func NewClientStore(db *sqldb.DB) *ClientStore {
+	return &ClientStore{db: db.Gorm, rev: newRevocations(db)}
+}
+
+// UseRevocations is IdentityStore.UseRevocations for client revocations.
+func (s *ClientStore) UseRevocations(retention RevocationRetention, committed func()) {
+	s.rev.retention, s.rev.committed = retention, committed
+}
 
 var _ clients.Store = (*ClientStore)(nil)
 
@@ -66,12 +77,26 @@ func (s *ClientStore) Clients(ctx context.Context) ([]clients.Client, error) {
 	return out, nil
 }
 
+// RevokeClient marks the client revoked and publishes client_revoked in the
+// same transaction, so its live tokens are refused too.
 func (s *ClientStore) RevokeClient(ctx context.Context, id string, at time.Time) error {
-	res := s.db.WithContext(ctx).Model(&clientRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at.UTC())
-	if res.Error != nil {
-		return classifyClient("revoke client", res.Error)
+	var events pending
+	var affected int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&clientRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", at.UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		if affected = res.RowsAffected; affected > 0 {
+			events.add(revocation.KindClient, id)
+		}
+		return s.rev.write(tx, events)
+	})
+	s.rev.done(err, events)
+	if err != nil {
+		return classifyClient("revoke client", err)
 	}
-	if res.RowsAffected == 0 {
+	if affected == 0 {
 		if _, err := s.Client(ctx, id); err != nil {
 			return err
 		}

@@ -6,20 +6,69 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
 // IdentityStore implements identity.Store.
 type IdentityStore struct {
-	db *gorm.DB
-	w  wallClock
+	db  *gorm.DB
+	w   wallClock
+	rev *revocations
 }
 
 // NewIdentityStore returns the identity store over db; zone is the time
 // zone of its timestamp columns (UTC unless Better Auth wrote them elsewhere).
 func NewIdentityStore(db *sqldb.DB, zone *time.Location) *IdentityStore {
-	return &IdentityStore{db: db.Gorm, w: wallClock{zone: zone}}
+	return &IdentityStore{db: db.Gorm, w: wallClock{zone: zone}, rev: newRevocations(db)}
+}
+
+// UseRevocations sets how long revocation events matter (default
+// DefaultRevocationRetention) and what runs after a transaction that wrote
+// some has committed (waking the feed).
+func (s *IdentityStore) UseRevocations(retention RevocationRetention, committed func()) {
+	s.rev.retention, s.rev.committed = retention, committed
+}
+
+// endedSession is a session a DELETE … RETURNING removed.
+type endedSession struct {
+	ID        string    `gorm:"column:id"`
+	UserID    string    `gorm:"column:user_id"`
+	ExpiresAt time.Time `gorm:"column:expires_at"`
+}
+
+// deleteSessions deletes the sessions matching where and queues a session
+// event for each that had not expired yet (an expired one's tokens were
+// minted while it lived and end with their own exp, as before). RETURNING
+// names exactly the rows deleted, including one created a moment ago.
+func (s *IdentityStore) deleteSessions(tx *gorm.DB, events *pending, where string, args ...any) error {
+	var ended []endedSession
+	if err := tx.Raw("DELETE FROM session WHERE "+where+" RETURNING id, user_id, expires_at", args...).Scan(&ended).Error; err != nil {
+		return err
+	}
+	now := s.rev.now()
+	for _, e := range ended {
+		if s.w.get(e.ExpiresAt).After(now) {
+			events.session(e.ID, e.UserID)
+		}
+	}
+	return nil
+}
+
+// revoking runs change and then writes the events it queued, in one
+// transaction; the feed is woken after the commit.
+func (s *IdentityStore) revoking(ctx context.Context, change func(tx *gorm.DB, events *pending) error) error {
+	var events pending
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		events = events[:0]
+		if err := change(tx, &events); err != nil {
+			return err
+		}
+		return s.rev.write(tx, events)
+	})
+	s.rev.done(err, events)
+	return err
 }
 
 var _ identity.Store = (*IdentityStore)(nil)
@@ -149,22 +198,36 @@ func (s *IdentityStore) ExtendSession(ctx context.Context, token string, expires
 	return nil
 }
 
+// DeleteSession ends a session (sign-out) and publishes its revocation.
 func (s *IdentityStore) DeleteSession(ctx context.Context, token string) error {
-	return classify("delete session", s.db.WithContext(ctx).Where("token = ?", token).Delete(&sessionRow{}).Error)
+	return classify("delete session", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+		return s.deleteSessions(tx, events, "token = ?", token)
+	}))
 }
 
 func (s *IdentityStore) DeleteUserSession(ctx context.Context, userID, token string) error {
-	return classify("delete session", s.db.WithContext(ctx).
-		Where("user_id = ? AND token = ?", userID, token).Delete(&sessionRow{}).Error)
+	return classify("delete session", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+		return s.deleteSessions(tx, events, "user_id = ? AND token = ?", userID, token)
+	}))
 }
 
+// DeleteUserSessions ends every session of the user: an event per session,
+// and one revoking whatever the user was issued before now (tokens minted
+// before sessions carried a sid).
 func (s *IdentityStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	return classify("delete sessions", s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{}).Error)
+	return classify("delete sessions", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+		if err := s.deleteSessions(tx, events, "user_id = ?", userID); err != nil {
+			return err
+		}
+		events.add(revocation.KindUser, userID)
+		return nil
+	}))
 }
 
 func (s *IdentityStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string) error {
-	return classify("delete other sessions", s.db.WithContext(ctx).
-		Where("user_id = ? AND token <> ?", userID, keepToken).Delete(&sessionRow{}).Error)
+	return classify("delete other sessions", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+		return s.deleteSessions(tx, events, "user_id = ? AND token <> ?", userID, keepToken)
+	}))
 }
 
 func (s *IdentityStore) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]identity.Session, error) {
@@ -182,7 +245,7 @@ func (s *IdentityStore) ActiveSessions(ctx context.Context, userID string, now t
 }
 
 func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
 		var acct accountRow
 		if err := tx.Where("id = ?", accountID).Take(&acct).Error; err != nil {
 			return err
@@ -197,9 +260,10 @@ func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash stri
 		if replace == nil {
 			return nil
 		}
-		if err := tx.Where("user_id = ?", acct.UserID).Delete(&sessionRow{}).Error; err != nil {
+		if err := s.deleteSessions(tx, events, "user_id = ?", acct.UserID); err != nil {
 			return err
 		}
+		events.add(revocation.KindUser, acct.UserID)
 		return tx.Create(ptr(sessionRowOf(*replace, s.w))).Error
 	})
 	return classify("change password", err)
@@ -266,11 +330,13 @@ func (s *IdentityStore) DeleteAccount(ctx context.Context, userID, id string) er
 	return nil
 }
 
+// DeleteUser deletes the user and publishes user_deleted: every token of
+// theirs is refused, and services delete what they hold for them.
 func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
 		// Explicit deletes: SQLite enforces the schema's ON DELETE CASCADE
 		// only with foreign keys switched on.
-		if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+		if err := s.deleteSessions(tx, events, "user_id = ?", userID); err != nil {
 			return err
 		}
 		if err := tx.Where("user_id = ?", userID).Delete(&accountRow{}).Error; err != nil {
@@ -283,6 +349,7 @@ func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
+		events.add(revocation.KindUserDeleted, userID)
 		return nil
 	})
 	return classify("delete user", err)
@@ -307,7 +374,7 @@ func (s *IdentityStore) DeleteVerifications(ctx context.Context, identifier stri
 }
 
 func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
 		// Deleting is the claim: of two concurrent resets with one token,
 		// only the one whose DELETE removed the row goes on.
 		res := tx.Where("identifier = ?", identifier).Delete(&verificationRow{})
@@ -321,9 +388,10 @@ func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, h
 			return err
 		}
 		if revokeSessions {
-			if err := tx.Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+			if err := s.deleteSessions(tx, events, "user_id = ?", userID); err != nil {
 				return err
 			}
+			events.add(revocation.KindUser, userID)
 		}
 		upd := tx.Model(&accountRow{}).Where("user_id = ? AND provider_id = ?", userID, identity.CredentialProvider).
 			Updates(map[string]any{"password": hash, "updated_at": s.w.put(now)})

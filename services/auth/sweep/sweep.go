@@ -19,6 +19,10 @@ import (
 type Store interface {
 	DeleteExpiredSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 	DeleteExpiredVerifications(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteExpiredRevocations deletes revocation feed events no token they
+	// affect can outlive (docs/revocation.md). Expired sessions need no
+	// event: their tokens were minted while they lived and end with their exp.
+	DeleteExpiredRevocations(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Config sets how often and how much.
@@ -34,7 +38,7 @@ type Config struct {
 }
 
 // Result counts the rows a sweep deleted.
-type Result struct{ Sessions, Verifications int64 }
+type Result struct{ Sessions, Verifications, Revocations int64 }
 
 // Sweeper deletes expired rows on a schedule. Several replicas may sweep
 // the same database: deleting a row twice deletes it once.
@@ -57,11 +61,12 @@ func New(store Store, cfg Config, reg prometheus.Registerer, log *slog.Logger) *
 	}
 	deleted := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "auth_expired_rows_deleted_total",
-		Help: "Expired rows the sweeper deleted, by table: session, verification.",
+		Help: "Expired rows the sweeper deleted, by table: session, verification, revocation_event.",
 	}, []string{"table"})
 	reg.MustRegister(deleted)
 	deleted.WithLabelValues("session")
 	deleted.WithLabelValues("verification")
+	deleted.WithLabelValues("revocation_event")
 	return &Sweeper{store: store, cfg: cfg, now: time.Now, log: log, deleted: deleted}
 }
 
@@ -77,6 +82,7 @@ func (s *Sweeper) Once(ctx context.Context) (Result, error) {
 	}{
 		{"session", s.store.DeleteExpiredSessions, &r.Sessions},
 		{"verification", s.store.DeleteExpiredVerifications, &r.Verifications},
+		{"revocation_event", s.store.DeleteExpiredRevocations, &r.Revocations},
 	} {
 		for {
 			n, err := t.del(ctx, before, s.cfg.Batch)
@@ -112,9 +118,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.WarnContext(ctx, "sweeping expired rows failed; trying again next interval",
-				"err", err, "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications, "next_in", s.cfg.Every)
-		case r.Sessions+r.Verifications > 0:
-			s.log.InfoContext(ctx, "swept expired rows", "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications)
+				"err", err, "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications,
+				"revocations_deleted", r.Revocations, "next_in", s.cfg.Every)
+		case r.Sessions+r.Verifications+r.Revocations > 0:
+			s.log.InfoContext(ctx, "swept expired rows", "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications,
+				"revocations_deleted", r.Revocations)
 		}
 	}
 }

@@ -4,12 +4,11 @@
 // expire, and shared between gateway replicas through Redis when it is set.
 //
 // Revocation bound: a session signed out through the gateway is evicted at
-// once (here and in Redis). A session revoked any other way (revoke-session,
-// change-password, expiry, another replica without Redis) keeps its cached
-// token until that token's exp minus Margin, i.e. at most the auth service's
-// JWT_EXPIRATION (15 min by default) - no longer than anyone holding the same
-// JWT could use it anyway. With Redis, a replica's in-process copy lives at
-// most LocalTTL, so an eviction reaches every replica within LocalTTL.
+// once (here and in Redis). With Config.Revocations (kept from auth's
+// revocation feed, docs/revocation.md), a cached token of a session, user or
+// client revoked any other way, on any auth replica, is evicted the next time
+// it would be handed out, within the feed's bound (about a second). Without
+// it, such a token stays cached until its exp minus Margin.
 package exchange
 
 import (
@@ -30,6 +29,7 @@ import (
 
 	"github.com/latchid/latch/pkg/breaker"
 	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/revocation"
 )
 
 // ErrUnauthenticated means auth does not know the session (signed out,
@@ -68,6 +68,10 @@ type Config struct {
 	// Observe, when set, hears how each Token call was answered: "memory"
 	// or "redis" (a cache hit), "auth" (fetched) or "error".
 	Observe func(outcome string)
+	// Revocations, when set, is the deny set kept from auth's revocation
+	// feed: a cached token of a revoked session, user or client is evicted
+	// (here and in Redis) instead of handed out, and auth is asked again.
+	Revocations *revocation.Set
 }
 
 // The outcomes Observe hears.
@@ -91,6 +95,7 @@ type Exchanger struct {
 type entry struct {
 	token string
 	until time.Time
+	facts revocation.Token // what the deny set needs; read when cached
 }
 
 // New returns an Exchanger.
@@ -117,8 +122,11 @@ func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
 	key := s.key
 	now := x.cfg.Now()
 	if e, ok := x.local.Get(key); ok && now.Before(e.until) {
-		x.cfg.Observe(FromMemory)
-		return e.token, nil
+		if !x.revoked(e) {
+			x.cfg.Observe(FromMemory)
+			return e.token, nil
+		}
+		x.local.Remove(key) // and from Redis below, where a peer may have put it
 	}
 	v, err, _ := x.group.Do(key, func() (any, error) {
 		// Detached from the first caller: its cancellation must not fail
@@ -126,9 +134,12 @@ func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		if e, ok := x.fromRedis(ctx, key); ok {
-			x.local.Add(key, e)
-			x.cfg.Observe(FromRedis)
-			return e.token, nil
+			if !x.revoked(e) {
+				x.local.Add(key, e)
+				x.cfg.Observe(FromRedis)
+				return e.token, nil
+			}
+			x.redis(ctx, "evict from", func(ctx context.Context) error { return x.cfg.Redis.Del(ctx, redisPrefix+key).Err() })
 		}
 		e, err := x.fetch(ctx, s.header)
 		if err != nil {
@@ -198,7 +209,7 @@ func (x *Exchanger) fetch(ctx context.Context, cookieHeader string) (entry, erro
 	if !ok {
 		return entry{token: body.Token}, nil // usable once, not cacheable
 	}
-	return entry{token: body.Token, until: exp.Add(-Margin)}, nil
+	return entry{token: body.Token, until: exp.Add(-Margin), facts: factsOf(body.Token)}, nil
 }
 
 func (x *Exchanger) fromRedis(ctx context.Context, key string) (entry, bool) {
@@ -223,7 +234,7 @@ func (x *Exchanger) fromRedis(ctx context.Context, key string) (entry, bool) {
 	if !until.After(x.cfg.Now()) {
 		return entry{}, false
 	}
-	return entry{token: tok, until: until}, true
+	return entry{token: tok, until: until, facts: factsOf(tok)}, true
 }
 
 func (x *Exchanger) toRedis(ctx context.Context, key string, e entry) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -85,7 +86,18 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	return r
 }
 
+// feedPath is auth's revocation feed (docs/revocation.md): for resource
+// servers, not browsers. It holds only ids and times, yet who signed out when
+// is nobody else's business, so the gateway does not expose it.
+const feedPath = "/api/auth/revocations"
+
 func (h *handler) forwardAuth(c *gin.Context) {
+	// The decoded, cleaned path: what auth will route (%72evocations is
+	// revocations there too).
+	if path.Clean(c.Request.URL.Path) == feedPath {
+		c.AbortWithStatus(http.StatusNotFound) // as auth answers an unknown route: 404, no body
+		return
+	}
 	if c.Request.Method == http.MethodPost && c.Request.URL.Path == "/api/auth/sign-out" {
 		h.signOut(c)
 		return

@@ -182,6 +182,15 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]Task, int
 	return s.store.List(ctx, userID, q)
 }
 
+// DeleteOwner deletes every task of a user who no longer exists (the auth
+// service deleted them); running it again deletes nothing more.
+func (s *Service) DeleteOwner(ctx context.Context, userID string) (int64, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	return s.store.DeleteOwner(ctx, userID)
+}
+
 func owns(userID string, t Task) error {
 	if t.UserID != userID {
 		return ErrForbidden

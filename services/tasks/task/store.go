@@ -15,6 +15,9 @@ type Store interface {
 	// List returns one page of the user's tasks matching q and the total
 	// number that match.
 	List(ctx context.Context, userID string, q Query) ([]Task, int, error)
+	// DeleteOwner removes every task of the user (and their tags) and says
+	// how many; none is not an error, so it may run any number of times.
+	DeleteOwner(ctx context.Context, userID string) (int64, error)
 }
 
 // Status filters by completion.

@@ -217,6 +217,12 @@ func (s *Store) Delete(ctx context.Context, id int64, check func(task.Task) erro
 	return classify("delete task", err)
 }
 
+func (s *Store) DeleteOwner(ctx context.Context, userID string) (int64, error) {
+	// Tags go with their tasks (ON DELETE CASCADE, foreign keys on in SQLite too).
+	res := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&taskRow{})
+	return res.RowsAffected, classify("delete the user's tasks", res.Error)
+}
+
 // orderBy maps each allowed sort field to fixed SQL; id breaks ties so pages
 // never overlap.
 var orderBy = map[task.SortField]string{

@@ -28,6 +28,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) task.Store) {
 		{"ListSortsAndPages", testListSortAndPage},
 		{"SearchTreatsWildcardsLiterally", testSearchLiteral},
 		{"BadBytesAreRefusedAlikeAndNeverAnOutage", testBadBytes},
+		{"DeleteOwnerRemovesOnlyThatUsersTasksAndCanRepeat", testDeleteOwner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -275,5 +276,25 @@ func testBadBytes(t *testing.T, s task.Store) {
 	_, _, err = s.List(ctx, "ann", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: "\x00"})
 	if err != nil && (errors.Is(err, task.ErrUnavailable) || !errors.Is(err, task.ErrInvalidData)) {
 		t.Errorf("a store searching for a NUL: %v, want success or ErrInvalidData", err)
+	}
+}
+
+func testDeleteOwner(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	mk(t, s, "gone", "one", func(k *task.Task) { k.Tags = []string{"a", "b"} })
+	mk(t, s, "gone", "two")
+	kept := mk(t, s, "stays", "three", func(k *task.Task) { k.Tags = []string{"a"} })
+	n, err := s.DeleteOwner(ctx, "gone")
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteOwner = %d, %v; want 2", n, err)
+	}
+	if _, total, err := s.List(ctx, "gone", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10}); err != nil || total != 0 {
+		t.Fatalf("the deleted user still has %d tasks (%v)", total, err)
+	}
+	if got, err := s.Get(ctx, kept.ID); err != nil || !slices.Equal(got.Tags, []string{"a"}) {
+		t.Fatalf("another user's task: %+v, %v", got, err)
+	}
+	if n, err := s.DeleteOwner(ctx, "gone"); err != nil || n != 0 {
+		t.Fatalf("DeleteOwner again = %d, %v; want 0, nil", n, err)
 	}
 }
