@@ -15,15 +15,14 @@ import (
 // revocationCluster is two auth replicas over one private PostgreSQL and
 // Redis, and a tasks replica following the second one's feed.
 type revocationCluster struct {
-	pg         *postgres
-	redis      *redisServer
-	authA      *service // where users revoke
-	authB      *service // whose feed tasks follows
-	authBPort  int
-	authBEnv   map[string]string
-	tasks      *service
-	issuer     string
-	redisStart func()
+	pg        *postgres
+	redis     *redisServer
+	authA     *service // where users revoke
+	authB     *service // whose feed tasks follows
+	authBPort int
+	authBEnv  map[string]string
+	tasks     *service
+	issuer    string
 }
 
 func startRevocationCluster(t *testing.T, tasksEnv map[string]string) *revocationCluster {
