@@ -89,3 +89,24 @@ func TestMalformedQueryStringsAreRefused(t *testing.T) {
 		t.Errorf("a well-formed query: %d %s", r.status, r.body)
 	}
 }
+
+// A parameter given without a value is a mistake, never a silent default
+// (found by FuzzTaskQuery: ?order= was refused while ?sort= meant created_at).
+// Empty strings stay valid for the string filters.
+func TestEmptyQueryValuesAreRefused(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	ts := startTasks(t, is, nil)
+	ann := is.token("ann")
+	for _, name := range []string{"completed", "priority", "sort", "order", "limit", "offset"} {
+		for _, q := range []string{name + "=", name} {
+			r := ts.call(ann, "GET", "/api/tasks?"+q, "")
+			if r.status != 422 || !strings.Contains(string(r.body), `"loc":["query","`+name+`"]`) {
+				t.Errorf("GET /api/tasks?%s: %d %s, want 422 on query.%s", q, r.status, r.body, name)
+			}
+		}
+	}
+	if r := ts.call(ann, "GET", "/api/tasks?search=&tags=", ""); r.status != 200 {
+		t.Errorf("empty string filters: %d %s, want 200 (no filter)", r.status, r.body)
+	}
+}

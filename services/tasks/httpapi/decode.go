@@ -239,6 +239,15 @@ func decodeQuery(c *gin.Context) (task.Query, error) {
 		Tag:      c.Query("tags"),
 		Sort:     task.SortField(c.DefaultQuery("sort", "created_at")),
 	}
+	// A parameter given with no value (?sort= or a bare ?completed) is a
+	// mistake, not a request for the default: FastAPI refuses an empty enum
+	// or integer, and so do we. search= and tags= are strings, where empty
+	// means no filter.
+	for _, name := range []string{"completed", "priority", "sort", "limit", "offset"} {
+		if v, given := c.GetQuery(name); given && v == "" {
+			bad(name, "Input should not be empty: leave the parameter out for its default", "value_error")
+		}
+	}
 	switch c.DefaultQuery("order", "desc") {
 	case "desc":
 		q.Descending = true
