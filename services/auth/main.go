@@ -170,6 +170,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
 	ids.UseMail(mailer, mailPolicy)
 	ids.UseAccountPolicy(cfg.AccountPolicy)
+	if cfg.Plugins.TwoFactor {
+		policy := identity.DefaultTwoFactorPolicy()
+		policy.Issuer = cfg.TwoFactorIssuer
+		// Secrets and backup codes sealed as Better Auth's symmetricEncrypt seals them, with every configured secret.
+		ids.UseTwoFactor(identityStore, cfg.Keyring, policy)
+	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var providers []identity.OAuthProvider
 	if cfg.Google.ClientID != "" {
@@ -209,7 +215,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit: rateLimit(cfg, rdb, metrics),
+		RateLimit: rateLimit(cfg, rdb, metrics), Plugins: cfg.Plugins,
 	}, ids, countingIssuer{issuer, metrics}, log)
 	if err != nil {
 		stop()

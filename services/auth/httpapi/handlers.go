@@ -76,11 +76,11 @@ func (h *handler) signUpEmail(c *gin.Context) {
 		return
 	}
 	if sess.Token == "" { // email verification required first: no session, token null
-		c.JSON(http.StatusOK, gin.H{"token": nil, "user": renderUser(user)})
+		c.JSON(http.StatusOK, gin.H{"token": nil, "user": h.renderUser(user)})
 		return
 	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)
-	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "user": renderUser(user)})
+	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "user": h.renderUser(user)})
 }
 
 type signInInput struct {
@@ -117,8 +117,11 @@ func (h *handler) signInEmail(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if h.plugins.TwoFactor && user.TwoFactorEnabled && h.secondFactor(c, user, sess, in.remember) {
+		return
+	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)
-	resp := signInResponse{Token: sess.Token, User: renderUser(user)}
+	resp := signInResponse{Token: sess.Token, User: h.renderUser(user)}
 	if in.callbackURL != "" {
 		resp.Redirect, resp.URL = true, in.callbackURL
 		c.Header("Location", in.callbackURL)
@@ -167,7 +170,7 @@ func (h *handler) getSession(c *gin.Context) {
 	}
 	c.Header("set-auth-jwt", jwt)
 	exposeHeader(c, "set-auth-jwt")
-	c.JSON(http.StatusOK, sessionResponse{Session: renderSession(auth.Session), User: renderUser(auth.User)})
+	c.JSON(http.StatusOK, sessionResponse{Session: renderSession(auth.Session), User: h.renderUser(auth.User)})
 }
 
 func (h *handler) listSessions(c *gin.Context) {
@@ -279,7 +282,7 @@ func (h *handler) changePassword(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	resp := changePasswordResponse{User: renderUser(auth.User)}
+	resp := changePasswordResponse{User: h.renderUser(auth.User)}
 	if sess != nil {
 		resp.Token = &sess.Token
 		h.cookies.setSession(c, sess.Token, true, h.ids.Policy().SessionTTL)

@@ -41,6 +41,15 @@ type Config struct {
 	JWKSMaxAge time.Duration
 	// RateLimit, when set, limits requests per client IP and path.
 	RateLimit *RateLimit
+	// Plugins are the Better Auth plugins switched on (AUTH_PLUGINS).
+	Plugins Plugins
+}
+
+// Plugins switches Better Auth plugins on. Off, a plugin's routes answer
+// 404 and its fields are absent, so the core answers stay Better Auth's
+// without plugins.
+type Plugins struct {
+	TwoFactor bool
 }
 
 type handler struct {
@@ -56,6 +65,7 @@ type handler struct {
 	basePath string
 	apiBase  string // the base URL with its path: where mailed links point
 	limit    *RateLimit
+	plugins  Plugins
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -80,6 +90,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		basePath: strings.TrimRight(base.Path, "/"),
 		apiBase:  strings.TrimRight(base.String(), "/"),
 		limit:    cfg.RateLimit,
+		plugins:  cfg.Plugins,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -129,6 +140,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/unlink-account", validated(h, objectShape, parseUnlink), h.requireSession(true), h.unlinkAccount)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
+	if cfg.Plugins.TwoFactor {
+		h.mountTwoFactor(api)
+	}
 	return r, nil
 }
 
