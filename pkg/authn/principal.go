@@ -23,6 +23,9 @@ type Principal struct {
 	ClientID string
 	// Scopes are the token's space-separated scope claim.
 	Scopes []string
+	// AMR is the token's RFC 8176 amr claim: the methods that opened the
+	// session, e.g. ["pwd","otp"] after a second factor; nil without one.
+	AMR []string
 	// Claims holds every claim of the token as decoded JSON (numbers are
 	// float64). Treat it as read-only.
 	Claims map[string]any
@@ -59,6 +62,13 @@ func principalFrom(claims map[string]any, sub string) Principal {
 	}
 	if scope, ok := claims["scope"].(string); ok {
 		p.Scopes = strings.Fields(scope)
+	}
+	if amr, ok := claims["amr"].([]any); ok {
+		for _, m := range amr {
+			if s, ok := m.(string); ok {
+				p.AMR = append(p.AMR, s)
+			}
+		}
 	}
 	return p
 }

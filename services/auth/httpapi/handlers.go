@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/signedcookie"
+	"github.com/latchid/latch/services/auth/signing"
 )
 
 const inputKey = "latch.input"
@@ -163,7 +164,7 @@ func (h *handler) getSession(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User)
+	jwt, err := h.sign(c, auth)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -291,12 +292,23 @@ func (h *handler) changePassword(c *gin.Context) {
 }
 
 func (h *handler) token(c *gin.Context) {
-	jwt, err := h.tokens.Sign(c.Request.Context(), authOf(c).User)
+	jwt, err := h.sign(c, authOf(c))
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"token": jwt})
+}
+
+// sign mints the session's JWT: the user, twoFactorEnabled with the plugin
+// on, and amr when a second factor opened the session.
+func (h *handler) sign(c *gin.Context, auth identity.Authenticated) (string, error) {
+	extra := signing.Extra{AMR: auth.Session.Methods()}
+	if h.plugins.TwoFactor {
+		enabled := auth.User.TwoFactorEnabled
+		extra.TwoFactorEnabled = &enabled
+	}
+	return h.tokens.SignWith(c.Request.Context(), auth.User, extra)
 }
 
 func (h *handler) jwks(c *gin.Context) {

@@ -16,11 +16,12 @@ import (
 
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/signing"
 )
 
 // TokenIssuer signs users' JWTs and publishes the keys that verify them.
 type TokenIssuer interface {
-	Sign(ctx context.Context, u identity.User) (string, error)
+	SignWith(ctx context.Context, u identity.User, extra signing.Extra) (string, error)
 	JWKS(ctx context.Context) ([]byte, error)
 }
 

@@ -369,11 +369,23 @@ type Claims struct {
 	Image         *string `json:"image"`
 	CreatedAt     string  `json:"createdAt"`
 	UpdatedAt     string  `json:"updatedAt"`
-	ID            string  `json:"id"`
-	Subject       string  `json:"sub"`
-	Expiry        int64   `json:"exp"`
-	Issuer        string  `json:"iss"`
-	Audience      string  `json:"aud"`
+	// TwoFactorEnabled is the two-factor plugin's user field: present only
+	// with the plugin on, as in Better Auth's payload.
+	TwoFactorEnabled *bool  `json:"twoFactorEnabled,omitempty"`
+	ID               string `json:"id"`
+	Subject          string `json:"sub"`
+	Expiry           int64  `json:"exp"`
+	Issuer           string `json:"iss"`
+	Audience         string `json:"aud"`
+	// AMR (RFC 8176) is Latch's additive claim: the methods that opened the
+	// session when a second factor did, e.g. ["pwd","otp"].
+	AMR []string `json:"amr,omitempty"`
+}
+
+// Extra is what a token may carry beyond the user: the plugin fields and amr.
+type Extra struct {
+	TwoFactorEnabled *bool
+	AMR              []string
 }
 
 // TimeFormat is JavaScript's Date.toISOString(), the form Better Auth's JSON uses.
@@ -381,6 +393,11 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 
 // Sign issues a JWT for the user.
 func (i *Issuer) Sign(ctx context.Context, u identity.User) (string, error) {
+	return i.SignWith(ctx, u, Extra{})
+}
+
+// SignWith issues a JWT for the user with extra claims.
+func (i *Issuer) SignWith(ctx context.Context, u identity.User, extra Extra) (string, error) {
 	s, err := i.current(ctx)
 	if err != nil {
 		return "", err
@@ -391,6 +408,7 @@ func (i *Issuer) Sign(ctx context.Context, u identity.User) (string, error) {
 		CreatedAt: u.CreatedAt.UTC().Format(TimeFormat), UpdatedAt: u.UpdatedAt.UTC().Format(TimeFormat),
 		ID: u.ID, Subject: u.ID, Expiry: iat + int64(i.cfg.TokenTTL/time.Second),
 		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience,
+		TwoFactorEnabled: extra.TwoFactorEnabled, AMR: extra.AMR,
 	})
 	if err != nil {
 		return "", err
