@@ -56,7 +56,7 @@ func (j cookieJar) setTrust(c *gin.Context, userID, trustID string) {
 
 // trustCookie reads the request's trust_device cookie: present reports a
 // correctly signed one; trustID is its record's id when its MAC binds it to
-// userID ("" otherwise; "" userID skips that check).
+// userID ("" otherwise).
 func (h *handler) trustCookie(c *gin.Context, userID string) (trustID string, present bool) {
 	raw, ok := requestCookies(c.Request)[h.cookies.trustDevice()]
 	if !ok {
@@ -70,7 +70,7 @@ func (h *handler) trustCookie(c *gin.Context, userID string) (trustID string, pr
 	if !ok || mac == "" || id == "" {
 		return "", true
 	}
-	if userID != "" && !hmac.Equal([]byte(mac), []byte(h.cookies.trustMAC(userID, id))) {
+	if !strings.HasPrefix(id, "trust-device-") || !hmac.Equal([]byte(mac), []byte(h.cookies.trustMAC(userID, id))) {
 		return "", true
 	}
 	return id, true
@@ -140,7 +140,7 @@ func parsePasswordOnly(b body, v *validationErrors) string {
 
 func (h *handler) disableTwoFactor(c *gin.Context) {
 	password, auth := inputOf[string](c), authOf(c)
-	trustID, present := h.trustCookie(c, "")
+	trustID, present := h.trustCookie(c, auth.User.ID)
 	_, sess, err := h.ids.DisableTwoFactor(c.Request.Context(), auth, password, trustID, clientOf(c.Request))
 	if err != nil {
 		h.fail(c, err)
@@ -204,7 +204,9 @@ func (h *handler) factor(c *gin.Context, trustDevice bool) (identity.Factor, err
 		return identity.Factor{}, identity.ErrInvalidTwoFactorCookie
 	}
 	challenge, ok := signedcookie.Verify(raw, h.cookies.secret)
-	if !ok {
+	// Only challenge ids name challenges: any other value this secret signed
+	// (a session token, a trust record) is not looked up as one.
+	if !ok || !strings.HasPrefix(challenge, "2fa-") {
 		return identity.Factor{}, identity.ErrInvalidTwoFactorCookie
 	}
 	user, err := h.ids.ResolveChallenge(ctx, challenge)
