@@ -9,7 +9,7 @@ import crypto from "node:crypto";
 import { twoFactorClient } from "better-auth/client/plugins";
 import { createTestDatabase } from "./db.mjs";
 import { migrate, requireTarget, startReference, startTarget, withServerLogs, TARGET_NAME } from "./latch.mjs";
-import { decodeJwtPart, makeUser } from "./harness.mjs";
+import { decodeJwtPart, makeUser, observe } from "./harness.mjs";
 
 const SECRET = `compat-${crypto.randomBytes(24).toString("base64url")}`;
 const STEP = { timeout: 30000 };
@@ -185,5 +185,146 @@ describe(`two-factor users move from Better Auth to Latch and back (target: ${TA
       assert.equal(v.error?.code, "INVALID_BACKUP_CODE");
       await signInWithBackupCode(ann, ann.backupCodes[1]);
     }));
+  });
+});
+
+// Differential: the same scenario with the official twoFactorClient against Better Auth and Latch (fresh databases),
+// each answer compared as an observation (status, normalized body, cookie shapes, headers).
+describe(`two-factor answers: Latch against Better Auth 1.7.25 (target: ${TARGET_NAME})`, { timeout: 170000 }, () => {
+  const sides = [];
+  const dbs = [];
+
+  before(async () => {
+    requireTarget();
+    const [a, b] = await Promise.all([createTestDatabase("tf_ba"), createTestDatabase("tf_latch")]);
+    dbs.push(a, b);
+    await Promise.all([migrate(a.url), migrate(b.url)]);
+    sides.push(await startReference({ databaseUrl: a.url, secret: SECRET, overrides: { twoFactor: true } }));
+    sides.push(await startTarget({ databaseUrl: b.url, secret: SECRET, overrides: { twoFactor: true }, env: { AUTH_PLUGINS: "two-factor" } }));
+  }, { timeout: 60000 });
+
+  after(async () => {
+    await Promise.allSettled(sides.map((s) => s.close()));
+    await Promise.allSettled(dbs.map((d) => d.drop()));
+  }, { timeout: 30000 });
+
+  const state = new Map(); // server -> { auth, agent }
+  // Cookie values are random; their formats must match: a signed "2fa-" + 20 characters, a signed
+  // base64url(HMAC-SHA256) + "!trust-device-" + 32 characters.
+  const FORMATS = [
+    [/^2fa-[A-Za-z0-9_-]{20}\.[A-Za-z0-9%]+$/, "<signed 2fa- challenge>"],
+    [/^[A-Za-z0-9_-]{43}!trust-device-[A-Za-z0-9_-]{32}\.[A-Za-z0-9%]+$/, "<signed trust-device value>"],
+  ];
+  const obs = (server, a) => {
+    const o = observe(a.last, { origin: new URL(server.url).origin });
+    for (const shape of Object.values(o.cookies)) {
+      for (const [re, label] of FORMATS) if (re.test(shape.value)) shape.value = label;
+    }
+    return o;
+  };
+
+  /** Runs fn on both servers one after the other and asserts Latch's observation equals Better Auth's. */
+  async function compare(what, fn) {
+    const [ref, sut] = await withServerLogs(sides, async () => [await fn(sides[0]), await fn(sides[1])]);
+    assert.deepStrictEqual(sut, ref, `${what}: ${sides[1].name} (+ actual) differs from better-auth (- expected)`);
+    return ref;
+  }
+  const fresh = (server) => makeUser(server, { plugins: [twoFactorClient()] });
+
+  it("enrols a user (enable answers, then get-session shows twoFactorEnabled)", STEP, async () => {
+    await compare("enable with a wrong password", async (server) => {
+      const a = fresh(server);
+      await a.client.signUp.email({ name: "Zed", email: "zed@example.com", password: PASSWORD });
+      await a.client.twoFactor.enable({ password: "not the password" });
+      state.set(server, { agent: a });
+      return obs(server, a);
+    });
+    await compare("enable", async (server) => {
+      const { agent: a } = state.get(server);
+      const r = await a.client.twoFactor.enable({ password: PASSWORD });
+      state.get(server).auth = new Authenticator(r.data.totpURI);
+      const o = obs(server, a);
+      o.body.backupCodes = o.body.backupCodes.map((c) => /^[A-Za-z0-9]{5}-[A-Za-z0-9]{5}$/.test(c));
+      o.body.totpURI = o.body.totpURI.replace(/secret=[A-Z2-7]{52}&/, "secret=<52 base32 chars>&");
+      return o;
+    });
+    await compare("get-session after verify-totp", async (server) => {
+      const { agent: a, auth } = state.get(server);
+      const v = await a.client.twoFactor.verifyTotp({ code: auth.code(server) });
+      assert.equal(v.error, null);
+      await a.client.getSession();
+      return obs(server, a);
+    });
+  });
+
+  it("stops a sign-in at the second factor with the same body and cookies", STEP, async () => {
+    await compare("sign-in of a 2FA user", async (server) => {
+      const a = fresh(server);
+      await a.client.signIn.email({ email: "zed@example.com", password: PASSWORD });
+      state.get(server).challenged = a;
+      const o = obs(server, a);
+      // Documented deviation: Better Auth still sends the bearer plugin's set-auth-token for the session it
+      // has just deleted; Latch sends no token for a session that does not exist.
+      if (server.name === "better-auth") {
+        assert.equal(o.headers["set-auth-token"], "<signed-token>");
+        delete o.headers["set-auth-token"];
+        delete o.headers["access-control-expose-headers"];
+      }
+      return o;
+    });
+    await compare("get-session while the second factor is pending", async (server) => {
+      const a = state.get(server).challenged;
+      await a.client.getSession();
+      return obs(server, a);
+    });
+  });
+
+  it("answers wrong codes, a missing cookie and an unsent OTP alike", STEP, async () => {
+    await compare("verify-totp with a wrong code", async (server) => {
+      const a = state.get(server).challenged;
+      await a.client.twoFactor.verifyTotp({ code: "000000" });
+      return obs(server, a);
+    });
+    await compare("verify-totp without the two_factor cookie", async (server) => {
+      const a = fresh(server);
+      await a.client.twoFactor.verifyTotp({ code: "000000" });
+      return obs(server, a);
+    });
+    await compare("verify-otp before send-otp", async (server) => {
+      const a = state.get(server).challenged;
+      await a.client.twoFactor.verifyOtp({ code: "000000" });
+      return obs(server, a);
+    });
+    await compare("send-otp", async (server) => {
+      const a = state.get(server).challenged;
+      await a.client.twoFactor.sendOtp();
+      return obs(server, a);
+    });
+  });
+
+  it("kills an attempt after five wrong codes", STEP, async () => {
+    await compare("the sixth try", async (server) => {
+      const a = fresh(server);
+      await a.client.signIn.email({ email: "zed@example.com", password: PASSWORD });
+      for (let i = 0; i < 5; i++) await a.client.twoFactor.verifyBackupCode({ code: "xxxxx-xxxxx" });
+      const fifth = obs(server, a);
+      await a.client.twoFactor.verifyTotp({ code: state.get(server).auth.code(server) });
+      return { fifth, sixth: obs(server, a) };
+    });
+  });
+
+  it("signs in with a TOTP code and trusts the device", STEP, async () => {
+    await compare("verify-totp at sign-in with trustDevice", async (server) => {
+      const a = fresh(server);
+      await a.client.signIn.email({ email: "zed@example.com", password: PASSWORD });
+      await a.client.twoFactor.verifyTotp({ code: state.get(server).auth.code(server), trustDevice: true });
+      state.get(server).trusted = a;
+      return obs(server, a);
+    });
+    await compare("a trusted sign-in", async (server) => {
+      const a = state.get(server).trusted;
+      await a.client.signIn.email({ email: "zed@example.com", password: PASSWORD });
+      return obs(server, a);
+    });
   });
 });
