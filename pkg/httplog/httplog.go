@@ -34,7 +34,7 @@ func TrackRoute(r *http.Request) (tracked *http.Request, route func() string) {
 }
 
 // RequestID returns the id of the request ctx belongs to, or "": the id
-// Middleware accepted or made, or the one pkg/rpclog did for a gRPC call.
+// Middleware accepted or made, or the one services/tasks/rpclog did for a gRPC call.
 func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // UserFunc names the authenticated user of a finished request, if any.

@@ -1,5 +1,5 @@
 // Package requestid holds the one context key for a request's id, so HTTP
-// (pkg/httplog) and gRPC (pkg/rpclog) hand the same id to the code they
+// (pkg/httplog) and gRPC (services/tasks/rpclog) hand the same id to the code they
 // call, and either transport's caller can forward it.
 package requestid
 

@@ -28,7 +28,8 @@ import (
 const minSecretLength = 32
 
 // Config is the auth service's configuration, read from the environment
-// once, with the seed's variable names so existing .env files keep working.
+// once. The variables keep the names a Better Auth deployment uses
+// (BETTER_AUTH_SECRET, BETTER_AUTH_URL, DATABASE_URL, ...) so its .env files keep working.
 type Config struct {
 	Port    int
 	BaseURL string // BETTER_AUTH_URL
@@ -134,6 +135,7 @@ type GoogleConfig struct {
 // a missing or short secret stops the service.
 func loadConfig(getenv func(string) string) (Config, error) {
 	e := envconf.New(getenv)
+	defaults := identity.DefaultPolicy() // the rules' defaults are written once, there
 	cfg := Config{
 		Port:           e.Int("PORT", 3001),
 		DataDir:        e.String("LATCH_DATA_DIR", ".data"),
@@ -141,12 +143,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AutoMigrate:    e.Bool("AUTO_MIGRATE", true),
 		Pool:           sqldb.PoolFromEnv(e),
 		Policy: identity.Policy{
-			SessionTTL:        e.Duration("SESSION_EXPIRES_IN", 7*24*time.Hour),
-			ShortSessionTTL:   24 * time.Hour,
-			UpdateAge:         e.Duration("SESSION_UPDATE_AGE", 24*time.Hour),
-			FreshAge:          e.Duration("SESSION_FRESH_AGE", 24*time.Hour),
-			MinPasswordLength: e.Int("PASSWORD_MIN_LENGTH", 8),
-			MaxPasswordLength: e.Int("PASSWORD_MAX_LENGTH", 128),
+			SessionTTL:        e.Duration("SESSION_EXPIRES_IN", defaults.SessionTTL),
+			ShortSessionTTL:   defaults.ShortSessionTTL,
+			UpdateAge:         e.Duration("SESSION_UPDATE_AGE", defaults.UpdateAge),
+			FreshAge:          e.Duration("SESSION_FRESH_AGE", defaults.FreshAge),
+			MinPasswordLength: e.Int("PASSWORD_MIN_LENGTH", defaults.MinPasswordLength),
+			MaxPasswordLength: e.Int("PASSWORD_MAX_LENGTH", defaults.MaxPasswordLength),
 		},
 		JWTTTL:           e.Duration("JWT_EXPIRATION", 15*time.Minute),
 		ClientTokenTTL:   e.Duration("OAUTH2_TOKEN_TTL", 5*time.Minute),

@@ -138,45 +138,52 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a := &app{stop: stop, db: db, obs: observe.New("auth", log)}
+	if err := a.wire(ctx, bg, cfg, log); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// wire builds the rest of the app on its database; on an error, Close
+// releases whatever it had opened so far.
+func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error {
+	db, obs := a.db, a.obs
 	if cfg.AutoMigrate {
 		if _, err := sqlstore.Migrate(ctx, db); err != nil {
-			_ = db.Close()
-			return nil, err
+			return err
 		}
 	}
 	sqlDB, err := db.Gorm.DB()
 	if err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	obs := observe.New("auth", log)
 	obs.WatchDB("auth", sqlDB)
 	if db.PG != nil {
 		obs.WatchPool("auth", db.PG)
 	}
 	metrics := newAuthMetrics(obs)
 	identityStore := sqlstore.NewIdentityStore(db, cfg.DatabaseZone)
-	ids := identity.NewService(countingStore{identityStore, metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
-	var sweeper *sweep.Sweeper
+	a.ids = identity.NewService(countingStore{identityStore, metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
 	if cfg.SweepInterval > 0 {
-		sweeper = sweep.New(identityStore, sweep.Config{Every: cfg.SweepInterval}, obs.Registerer(), log)
+		a.sweeper = sweep.New(identityStore, sweep.Config{Every: cfg.SweepInterval}, obs.Registerer(), log)
 	}
 	mailer, err := newMailer(cfg)
 	if err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
 	mailPolicy := cfg.MailPolicy
 	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
-	ids.UseMail(mailer, mailPolicy)
-	ids.UseAccountPolicy(cfg.AccountPolicy)
+	a.ids.UseMail(mailer, mailPolicy)
+	a.ids.UseAccountPolicy(cfg.AccountPolicy)
 	if cfg.Plugins.TwoFactor {
 		policy := identity.DefaultTwoFactorPolicy()
 		policy.Issuer = cfg.TwoFactorIssuer
 		// Secrets and backup codes sealed as Better Auth's symmetricEncrypt seals them, with every configured secret.
-		ids.UseTwoFactor(identityStore, cfg.Keyring, policy)
+		a.ids.UseTwoFactor(identityStore, cfg.Keyring, policy)
 	}
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var providers []identity.OAuthProvider
 	if cfg.Google.ClientID != "" {
 		g, err := google.New(bg, google.Config{
@@ -185,65 +192,50 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			Issuer:      cfg.Google.Issuer, AuthURL: cfg.Google.AuthURL, TokenURL: cfg.Google.TokenURL, JWKSURL: cfg.Google.JWKSURL,
 		}, log)
 		if err != nil {
-			stop()
-			_ = db.Close()
-			return nil, err
+			return err
 		}
 		providers = append(providers, g)
 	}
-	ids.UseOAuth(cfg.Linking, providers...)
-	issuer, err := signing.NewIssuer(countingKeyStore{sqlstore.NewKeyStore(db, cfg.DatabaseZone), metrics}, cfg.Keyring, signing.Config{
+	a.ids.UseOAuth(cfg.Linking, providers...)
+	a.issuer, err = signing.NewIssuer(countingKeyStore{sqlstore.NewKeyStore(db, cfg.DatabaseZone), metrics}, cfg.Keyring, signing.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TokenTTL: cfg.JWTTTL,
 		GracePeriod: cfg.JWKSGracePeriod, RotationInterval: cfg.JWKSRotation,
 		PublishDelay: cfg.JWKSPublishDelay, CacheTTL: cfg.KeyCacheTTL,
 	}, nil)
 	if err != nil {
-		stop()
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	var rdb *redis.Client
 	if cfg.RedisURL != "" {
 		// Redis here only counts requests, and a failed count lets the
 		// request through: the client fails fast (pkg/redisclient).
-		if rdb, err = redisclient.Open(cfg.RedisURL, log); err != nil {
-			stop()
-			_ = db.Close()
-			return nil, err
+		if a.redis, err = redisclient.Open(cfg.RedisURL, log); err != nil {
+			return err
 		}
 	}
 	handler, err := httpapi.New(httpapi.Config{
 		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit: rateLimit(cfg, rdb, metrics), Plugins: cfg.Plugins,
-	}, ids, countingIssuer{issuer, metrics}, log)
+		RateLimit: rateLimit(cfg, a.redis, metrics), Plugins: cfg.Plugins,
+	}, a.ids, countingIssuer{a.issuer, metrics}, log)
 	if err != nil {
-		stop()
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	svcClients := clients.NewService(sqlstore.NewClientStore(db), issuer, cfg.ClientTokenTTL, nil)
-	handler = withTokenEndpoint(cfg, handler, svcClients, log)
-	obs.Registerer().MustRegister(newKeysCollector(issuer))
+	a.clients = clients.NewService(sqlstore.NewClientStore(db), a.issuer, cfg.ClientTokenTTL, nil)
+	handler = withTokenEndpoint(cfg, handler, a.clients, log)
+	obs.Registerer().MustRegister(newKeysCollector(a.issuer))
 	// Ready once a key can be published: the JWKS is what every resource server needs from us.
-	obs.Require("signing_keys", func(ctx context.Context) error { _, err := issuer.JWKS(ctx); return err })
-	if rdb != nil {
+	obs.Require("signing_keys", func(ctx context.Context) error { _, err := a.issuer.JWKS(ctx); return err })
+	if rdb := a.redis; rdb != nil {
 		// Reported, not required: without Redis the rate limits degrade, sign-in still works.
 		obs.Report("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	}
-	tr, err := tracing.Setup(ctx, cfg.Tracing, log)
-	if err != nil {
-		stop()
-		if rdb != nil {
-			_ = rdb.Close()
-		}
-		_ = db.Close()
-		return nil, err
+	if a.tracing, err = tracing.Setup(ctx, cfg.Tracing, log); err != nil {
+		return err
 	}
 	// Tracing inside observe: probes and /metrics make no spans. Off, it
 	// returns the handler itself.
-	return &app{stop: stop, db: db, redis: rdb, ids: ids, issuer: issuer, clients: svcClients, obs: obs,
-		tracing: tr, sweeper: sweeper, handler: obs.Wrap(tr.Handler(handler))}, nil
+	a.handler = obs.Wrap(a.tracing.Handler(handler))
+	return nil
 }
 
 // rateLimit is the limiter RATE_LIMIT asks for: counters in Redis when
@@ -262,6 +254,7 @@ func rateLimit(cfg Config, rdb *redis.Client, m *authMetrics) *httpapi.RateLimit
 }
 
 // Close runs once the server has drained, so the last spans are flushed.
+// It is nil-safe: newApp calls it on a half-wired app when wiring fails.
 func (a *app) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), tracing.FlushTimeout)
 	defer cancel()

@@ -322,6 +322,8 @@ func TestAttacksGet401AndWriteNothing(t *testing.T) {
 	}
 }
 
+// Every route reaches the ownership rule: 403 for another user's task, 404
+// for a missing one; the owner always comes from the token, never the body.
 func TestOwnershipNotFoundAndForbidden(t *testing.T) {
 	t.Parallel()
 	is := newIssuer(t)
@@ -343,14 +345,13 @@ func TestOwnershipNotFoundAndForbidden(t *testing.T) {
 			t.Errorf("ann %s %s = %d %s, want 404", tc.method, missing, r.status, r.body)
 		}
 	}
-	if r := ts.call(ann, "GET", path, ""); r.object(t)["title"] != "Ann's secret" || r.object(t)["completed"] != false {
-		t.Errorf("bob's attempts changed the task: %s", r.body)
-	}
-	if r := ts.call(bob, "GET", "/api/tasks", ""); string(r.body) != "[]" || r.header.Get("X-Total-Count") != "0" {
-		t.Errorf("bob's list = %s (total %s), want empty", r.body, r.header.Get("X-Total-Count"))
-	}
+	// That the refusals change nothing, and that bob's list is empty, are
+	// the rules' own tests (task/rules_test.go).
 }
 
+// The REST surface over the rules: each query parameter reaches its filter,
+// and what decoding refuses (JSON, types, dates, ids, sizes) is 422 or 413.
+// The rules themselves (limits, enums, sorting, paging) are task/rules_test.go's.
 func TestCRUDFiltersAndValidation(t *testing.T) {
 	t.Parallel()
 	is := newIssuer(t)
@@ -408,14 +409,11 @@ func TestCRUDFiltersAndValidation(t *testing.T) {
 		{"malformed JSON", "POST", "/api/tasks", `{"title":`, 422},
 		{"wrong types", "POST", "/api/tasks", `{"title":5,"tags":"x"}`, 422},
 		{"missing title", "POST", "/api/tasks", `{}`, 422},
-		{"title too long", "POST", "/api/tasks", `{"title":"` + strings.Repeat("t", 201) + `"}`, 422},
-		{"bad enum", "POST", "/api/tasks", `{"title":"x","priority":"urgent"}`, 422},
 		{"bad date", "POST", "/api/tasks", `{"title":"x","due_date":"tomorrow"}`, 422},
 		{"a non-integer id", "GET", "/api/tasks/abc", "", 422},
-		{"a bad sort field", "GET", "/api/tasks?sort=user_id", "", 422},
 		{"an SQL-ish sort", "GET", "/api/tasks?sort=title%3BDROP%20TABLE%20tasks", "", 422},
 		{"a bad order", "GET", "/api/tasks?order=sideways", "", 422},
-		{"a limit over 200", "GET", "/api/tasks?limit=201", "", 422},
+		{"a non-integer limit", "GET", "/api/tasks?limit=many", "", 422},
 		{"a body over 64 KiB", "POST", "/api/tasks", `{"title":"x","description":"` + strings.Repeat("d", 70<<10) + `"}`, 413},
 	} {
 		r := ts.call(tok, tc.method, tc.path, tc.body)

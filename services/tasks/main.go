@@ -126,7 +126,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.verifier, err = authn.NewVerifier(ctx, authn.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		RefreshInterval: cfg.JWKSRefresh, Redis: a.redis, Logger: log,
-		Hooks: a.obs.AuthnHooks(),
+		Hooks: authn.MetricsHooks(a.obs.Registerer()),
 	})
 	if err != nil {
 		a.Close()
@@ -166,6 +166,7 @@ func (a *app) Close() {
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("starting", "config", cfg)
+	awaitJWKS(ctx, cfg.JWKSURL, jwksStartupGrace)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err

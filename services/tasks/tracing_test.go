@@ -15,10 +15,10 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchid/latch/pkg/requestid"
-	"github.com/latchid/latch/pkg/rpclog"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/pkg/tracing/tracingtest"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
+	"github.com/latchid/latch/services/tasks/rpclog"
 )
 
 const (

@@ -139,7 +139,8 @@ func run(mode, addr, pairsFile string, conc, conns int, warmup, dur time.Duratio
 
 	// Warm up (connections, caches), then measure.
 	drive(users, conc, warmup, call)
-	samples, errs, firstErr, elapsed := drive(users, conc, dur, call)
+	run := drive(users, conc, dur, call)
+	samples, errs, firstErr, elapsed := run.samples, run.errs, run.firstErr, run.elapsed
 	slices.Sort(samples)
 	res := result{Mode: mode, Conc: conc, Conns: conns, Requests: len(samples) + errs, Errors: errs, Seconds: elapsed.Seconds()}
 	if len(samples) > 0 {
@@ -155,9 +156,19 @@ func run(mode, addr, pairsFile string, conc, conns int, warmup, dur time.Duratio
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// driven is what one drive measured: the successful calls' latencies, how
+// many calls failed and the first failure (a result to report, not an error
+// of drive's), and the time it took.
+type driven struct {
+	samples  []time.Duration
+	errs     int
+	firstErr error
+	elapsed  time.Duration
+}
+
 // drive runs conc workers for d, each sending its next request as soon as
-// the last one answered; it returns the successful calls' latencies.
-func drive(users []user, conc int, d time.Duration, call func(context.Context, user, int64) error) ([]time.Duration, int, error, time.Duration) {
+// the last one answered.
+func drive(users []user, conc int, d time.Duration, call func(context.Context, user, int64) error) driven {
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second) // bounds a stuck call
 	defer cancel()
 	deadline := time.Now().Add(d)
@@ -198,7 +209,7 @@ func drive(users []user, conc int, d time.Duration, call func(context.Context, u
 		})
 	}
 	wg.Wait()
-	return all, errs, firstErr, time.Since(start)
+	return driven{samples: all, errs: errs, firstErr: firstErr, elapsed: time.Since(start)}
 }
 
 func readPairs(path string) ([]user, error) {

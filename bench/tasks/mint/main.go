@@ -1,7 +1,7 @@
 // Command mint is the tasks benchmark's stand-in for the auth service: it
 // makes an Ed25519 signing key, serves its JWKS at /api/auth/jwks in the
 // auth service's exact format and writes one token per user, shaped like
-// the auth service's (same header, same claims in Better Auth's order).
+// the auth service's (same header; the claims are signing.Claims itself).
 //
 //	mint -addr 127.0.0.1:18401 -users 1000 -out tokens.tsv
 //
@@ -22,26 +22,9 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/latchid/latch/services/auth/signing"
 )
-
-// claims mirrors services/auth/signing.Claims: the user object, then sub,
-// exp, iss and aud, as Better Auth orders them.
-type claims struct {
-	IssuedAt      int64   `json:"iat"`
-	Name          string  `json:"name"`
-	Email         string  `json:"email"`
-	EmailVerified bool    `json:"emailVerified"`
-	Image         *string `json:"image"`
-	CreatedAt     string  `json:"createdAt"`
-	UpdatedAt     string  `json:"updatedAt"`
-	ID            string  `json:"id"`
-	Subject       string  `json:"sub"`
-	Expiry        int64   `json:"exp"`
-	Issuer        string  `json:"iss"`
-	Audience      string  `json:"aud"`
-}
-
-const timeFormat = "2006-01-02T15:04:05.000Z" // JavaScript's toISOString
 
 // newID is a 32-character alphanumeric id, like the auth service's key ids.
 func newID() string {
@@ -86,10 +69,10 @@ func main() {
 		log.Fatal(err)
 	}
 	now := time.Now().UTC()
-	created := now.Add(-24 * time.Hour).Format(timeFormat)
+	created := now.Add(-24 * time.Hour).Format(signing.TimeFormat)
 	for u := 1; u <= *users; u++ {
 		sub := fmt.Sprintf("user-%04d", u)
-		payload, err := json.Marshal(claims{
+		payload, err := json.Marshal(signing.Claims{
 			IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
 			EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
 			Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,

@@ -68,8 +68,7 @@ var domainErrors = map[error]*apiError{
 	identity.ErrInvalidToken:                newError(http.StatusBadRequest, "INVALID_TOKEN", "Invalid token"),
 	identity.ErrTokenExpired:                newError(http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired"),
 	identity.ErrUserNotFound:                newError(http.StatusBadRequest, "USER_NOT_FOUND", "User not found"),
-	// Not Better Auth's: it has no answer for a mail server that is down.
-	// 503 says "try again", and is given for every address alike.
+	// Social sign-in and account linking, then the account changes.
 	identity.ErrOAuthIDToken:        newError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"),
 	identity.ErrUserEmailNotFound:   newError(http.StatusUnauthorized, "USER_EMAIL_NOT_FOUND", "User email not found"),
 	identity.ErrProviderNotFound:    newError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found"),
@@ -82,7 +81,9 @@ var domainErrors = map[error]*apiError{
 	identity.ErrDeleteTokenInvalid:  newError(http.StatusNotFound, "INVALID_TOKEN", "Invalid token"),
 	identity.ErrSessionExpired:      newError(http.StatusBadRequest, "SESSION_EXPIRED", "Session expired. Re-authenticate to perform this action."),
 	identity.ErrInvalidUser:         newError(http.StatusBadRequest, "INVALID_USER", "Invalid user"),
-	identity.ErrMailUnavailable:     newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
+	// Not Better Auth's: it has no answer for a mail server that is down.
+	// 503 says "try again", and is given for every address alike.
+	identity.ErrMailUnavailable: newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
 
 	// The two-factor plugin's (TWO_FACTOR_ERROR_CODES).
 	identity.ErrTwoFactorNotEnabled:    newError(http.StatusBadRequest, "TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled"),

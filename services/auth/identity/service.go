@@ -26,7 +26,10 @@ type Policy struct {
 	MaxPasswordLength int
 }
 
-// DefaultPolicy is Better Auth's default configuration.
+// DefaultPolicy is Better Auth's default configuration (session.expiresIn,
+// updateAge and freshAge; emailAndPassword.minPasswordLength and
+// maxPasswordLength, measured in UTF-16 units). It is the one place these
+// defaults are written: the service's configuration starts from it.
 func DefaultPolicy() Policy {
 	return Policy{
 		SessionTTL:        7 * 24 * time.Hour,

@@ -48,7 +48,7 @@ func startTokenServer(t *testing.T) *tokenServer {
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		doc, err := issuer.JWKS(r.Context())
 		if err != nil {
-			http.Error(w, err.Error(), 503)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write(doc)

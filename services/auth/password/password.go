@@ -32,13 +32,6 @@ const (
 	hashKeyHexN = 2 * keyLen
 )
 
-// Better Auth's default emailAndPassword.minPasswordLength and
-// maxPasswordLength, both measured with Length.
-const (
-	DefaultMinLength = 8
-	DefaultMaxLength = 128
-)
-
 // ErrMalformedHash reports a stored hash Better Auth itself refuses ("Invalid
 // password hash"): no ':' separator, or an empty salt or key.
 var ErrMalformedHash = errors.New("password: malformed hash")

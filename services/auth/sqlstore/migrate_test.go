@@ -87,7 +87,7 @@ CREATE TABLE app_owned (id int); INSERT INTO app_owned VALUES (42);`); err != ni
 			// The columns the seed had (00010 adds the plugins' columns, which Better Auth's own migrator would add too).
 			`"user"`:  "id, name, email, email_verified, image, created_at, updated_at",
 			"session": "id, expires_at, token, created_at, updated_at, ip_address, user_agent, user_id",
-			"jwks":    "id, public_key, private_key, created_at, expires_at",
+			"jwks":    "id, public_key, private_key, created_at, expires_at", // the columns of a jwks table that Better Auth's JWT plugin made
 		} {
 			var dump string
 			if err := conn.QueryRow(ctx, "SELECT coalesce(json_agg(t)::text, '') FROM (SELECT "+columns+" FROM "+table+") t").Scan(&dump); err != nil {

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/latchid/latch/pkg/authn"
-	"github.com/latchid/latch/pkg/rpclog"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
+	"github.com/latchid/latch/services/tasks/rpclog"
 	"github.com/latchid/latch/services/tasks/task"
 )
 

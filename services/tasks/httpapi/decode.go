@@ -253,7 +253,7 @@ func decodeQuery(c *gin.Context) (task.Query, error) {
 	return q, nil
 }
 
-// taskJSON is the seed's task representation.
+// taskJSON is the task as the REST API's clients know it (the FastAPI backend's JSON).
 type taskJSON struct {
 	ID          int64    `json:"id"`
 	UserID      string   `json:"user_id"`

@@ -1,5 +1,6 @@
-// Package httpapi serves the tasks REST API (the seed's FastAPI contract:
-// {"detail": …} errors, 422 for invalid input) over the task domain.
+// Package httpapi serves the tasks REST API over the task domain, keeping
+// the contract of the FastAPI backend Latch replaces: {"detail": …} errors,
+// 422 for invalid input.
 package httpapi
 
 import (
@@ -74,7 +75,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 func actsFor(c *gin.Context, a caller.Access) (string, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
-		panic("tasks API mounted without authentication") // wiring bug, caught by recoverPanics
+		panic("tasks API mounted without authentication") // a wiring bug: httplog.Recover logs it and answers 500
 	}
 	return caller.ActsFor(p, c.Query("user_id"), a)
 }
@@ -191,7 +192,7 @@ func (h *handler) delete(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// fail maps domain errors to the seed's statuses, here and nowhere else.
+// fail maps domain errors to the FastAPI contract's statuses, here and nowhere else.
 func (h *handler) fail(c *gin.Context, err error) {
 	var invalid *task.ValidationError
 	var bad *requestError

@@ -28,8 +28,8 @@ import (
 
 	"github.com/latchid/latch/pkg/authn"
 	"github.com/latchid/latch/pkg/requestid"
-	"github.com/latchid/latch/pkg/rpclog"
 	tasksv1 "github.com/latchid/latch/proto/latch/tasks/v1"
+	"github.com/latchid/latch/services/tasks/rpclog"
 )
 
 const usage = `usage: taskctl [flags] <command> [command flags]

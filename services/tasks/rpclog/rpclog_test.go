@@ -21,8 +21,8 @@ import (
 
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/pkg/requestid"
-	"github.com/latchid/latch/pkg/rpclog"
 	"github.com/latchid/latch/pkg/testlog"
+	"github.com/latchid/latch/services/tasks/rpclog"
 )
 
 // token is the one credential the test server accepts; it must never

@@ -1,18 +1,17 @@
-package observe
+package authn
 
 import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/latchid/latch/pkg/authn"
 )
 
-// AuthnHooks returns hooks for an authn.Verifier that export what a
-// resource server's on-call wants to see: tokens accepted and rejected (by
-// reason, a bounded set), verification latency, and JWKS refreshes by
-// source and result.
-func (o *Observer) AuthnHooks() authn.Hooks {
+// MetricsHooks registers on reg, and returns hooks that feed, what a
+// resource server's on-call wants to see of its Verifier: tokens accepted
+// and rejected (by reason, a bounded set), verification latency, and JWKS
+// refreshes by source and result. The metrics live here, beside what they
+// measure; main passes the service's registry (observe.Observer.Registerer).
+func MetricsHooks(reg prometheus.Registerer) Hooks {
 	tokens := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "authn_tokens_total",
 		Help: `Bearer tokens verified: result "accepted" or "rejected", reason "ok" or why it was refused.`,
@@ -26,18 +25,18 @@ func (o *Observer) AuthnHooks() authn.Hooks {
 		Name: "authn_jwks_refresh_total",
 		Help: `Key set updates: source "http" (a JWKS fetch) or "redis" (a set a peer fetched, or a Redis failure); result "ok" or "error".`,
 	}, []string{"source", "result"})
-	o.wrapped.MustRegister(tokens, latency, refreshes)
+	reg.MustRegister(tokens, latency, refreshes)
 	// Known labels start at zero so dashboards and alerts see the series
 	// before the first failure.
-	tokens.WithLabelValues("accepted", string(authn.ReasonOK))
+	tokens.WithLabelValues("accepted", string(ReasonOK))
 	for _, src := range []string{"http", "redis"} {
 		refreshes.WithLabelValues(src, "ok")
 		refreshes.WithLabelValues(src, "error")
 	}
-	return authn.Hooks{
+	return Hooks{
 		OnVerify: func(reason string, d time.Duration) {
 			result := "rejected"
-			if reason == string(authn.ReasonOK) {
+			if reason == string(ReasonOK) {
 				result = "accepted"
 			}
 			tokens.WithLabelValues(result, reason).Inc()
