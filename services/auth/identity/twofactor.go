@@ -514,13 +514,16 @@ func (s *Service) VerifyTOTP(ctx context.Context, f Factor, code string) (Factor
 		if err := tf.store.SetTwoFactorVerified(ctx, row.ID); err != nil {
 			return FactorResult{}, err
 		}
-		if !f.User.TwoFactorEnabled && !f.signIn() {
-			user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client)
-			if err != nil {
-				return FactorResult{}, err
-			}
-			return FactorResult{User: user, Session: &sess, NewSession: true}, nil
+	}
+	// A signed-in user with the flag off turns 2FA on here. Better Auth
+	// does so only while the row is unverified; Latch also when it is
+	// verified, so a retry finishes an enrolment a database outage cut short.
+	if !f.signIn() && !f.User.TwoFactorEnabled {
+		user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client)
+		if err != nil {
+			return FactorResult{}, err
 		}
+		return FactorResult{User: user, Session: &sess, NewSession: true}, nil
 	}
 	return s.completeFactor(ctx, f, AMROTP, false)
 }
