@@ -32,6 +32,9 @@ type Principal struct {
 	TokenID string
 	// IssuedAt is the token's iat (zero when absent).
 	IssuedAt time.Time
+	// AMR is the token's RFC 8176 amr claim: the methods that opened the
+	// session, e.g. ["pwd","otp"] after a second factor; nil without one.
+	AMR []string
 	// Claims holds every claim of the token as decoded JSON (numbers are
 	// float64). Treat it as read-only.
 	Claims map[string]any
@@ -73,6 +76,13 @@ func principalFrom(claims map[string]any, sub string) Principal {
 	p.TokenID, _ = claims["jti"].(string)
 	if iat, ok := claims["iat"].(float64); ok {
 		p.IssuedAt = time.Unix(int64(iat), 0)
+	}
+	if amr, ok := claims["amr"].([]any); ok {
+		for _, m := range amr {
+			if s, ok := m.(string); ok {
+				p.AMR = append(p.AMR, s)
+			}
+		}
 	}
 	return p
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
 	"github.com/latchid/latch/services/auth/google"
+	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/sealedbox"
@@ -106,6 +107,36 @@ type Config struct {
 	// default to Google's and can point at any OpenID Connect provider.
 	Google  GoogleConfig
 	Linking identity.LinkingPolicy
+
+	// Plugins are the Better Auth plugins AUTH_PLUGINS switches on
+	// (comma-separated; none by default, so the core answers stay Better
+	// Auth's without plugins).
+	Plugins httpapi.Plugins
+	// TwoFactorIssuer names the service in authenticator apps
+	// (TWO_FACTOR_ISSUER, Better Auth's appName by default).
+	TwoFactorIssuer string
+}
+
+// knownPlugins are the names AUTH_PLUGINS accepts.
+var knownPlugins = []string{"two-factor", "organization"}
+
+// parsePlugins reads AUTH_PLUGINS; an unknown or unavailable name is an
+// error, so a typo never leaves a deployment without the plugin it asked for.
+func parsePlugins(names []string) (httpapi.Plugins, []string) {
+	var p httpapi.Plugins
+	var problems []string
+	for _, name := range names {
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "":
+		case "two-factor":
+			p.TwoFactor = true
+		case "organization":
+			problems = append(problems, "AUTH_PLUGINS: the organization plugin is not available in this build")
+		default:
+			problems = append(problems, fmt.Sprintf("AUTH_PLUGINS: unknown plugin %q (known: %s)", name, strings.Join(knownPlugins, ", ")))
+		}
+	}
+	return p, problems
 }
 
 // GoogleConfig locates Google (or a stand-in) and identifies this client.
@@ -208,6 +239,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		TrustedProviders:     e.List("ACCOUNT_LINKING_TRUSTED_PROVIDERS"),
 		AllowDifferentEmails: e.Bool("ACCOUNT_LINKING_ALLOW_DIFFERENT_EMAILS", false),
 	}
+	var pluginProblems []string
+	cfg.Plugins, pluginProblems = parsePlugins(e.List("AUTH_PLUGINS"))
+	for _, p := range pluginProblems {
+		e.Fail("%s", p)
+	}
+	cfg.TwoFactorIssuer = e.String("TWO_FACTOR_ISSUER", "Better Auth")
 	cfg.RedisURL = e.String("REDIS_URL", "")
 	switch v := strings.ToLower(e.String("RATE_LIMIT", "")); v {
 	case "":
@@ -472,6 +509,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis", envconf.Redact(c.RedisURL)),
 		slog.String("trusted_proxies", c.TrustedProxies.String()),
 		slog.Bool("google_sign_in", c.Google.ClientID != ""),
+		slog.Bool("two_factor", c.Plugins.TwoFactor),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 		slog.Any("tracing", c.Tracing),
 	)

@@ -161,3 +161,34 @@ func TestDurationsThatMustNotBeNegative(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthPlugins(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value     string
+		twoFactor bool
+		wantErr   string
+	}{
+		{"", false, ""},
+		{"two-factor", true, ""},
+		{" two-factor , ", true, ""},
+		{"two-factor,2fa", false, `unknown plugin "2fa"`},
+		{"organization", false, "organization plugin is not available"},
+	} {
+		cfg, err := loadConfig(func(k string) string {
+			if k == "AUTH_PLUGINS" {
+				return tc.value
+			}
+			return ""
+		})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("AUTH_PLUGINS=%q: err = %v, want %q", tc.value, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.Plugins.TwoFactor != tc.twoFactor {
+			t.Errorf("AUTH_PLUGINS=%q: two-factor %v, err %v; want %v", tc.value, cfg.Plugins.TwoFactor, err, tc.twoFactor)
+		}
+	}
+}

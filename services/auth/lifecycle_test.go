@@ -27,6 +27,7 @@ type outboxMail struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	OTP     string `json:"otp"`
 }
 
 func readOutbox(t *testing.T, path string) []outboxMail {

@@ -181,6 +181,12 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 	mailPolicy.Secret = cfg.Secret // verification tokens are signed like Better Auth's, with its secret
 	a.ids.UseMail(mailer, mailPolicy)
 	a.ids.UseAccountPolicy(cfg.AccountPolicy)
+	if cfg.Plugins.TwoFactor {
+		policy := identity.DefaultTwoFactorPolicy()
+		policy.Issuer = cfg.TwoFactorIssuer
+		// Secrets and backup codes sealed as Better Auth's symmetricEncrypt seals them, with every configured secret.
+		a.ids.UseTwoFactor(identityStore, cfg.Keyring, policy)
+	}
 	var providers []identity.OAuthProvider
 	if cfg.Google.ClientID != "" {
 		g, err := google.New(bg, google.Config{
@@ -214,6 +220,7 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
 		RateLimit:      rateLimit(cfg, a.redis, metrics),
 		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
+		Plugins: cfg.Plugins,
 	}, a.ids, countingIssuer{a.issuer, metrics}, log)
 	if err != nil {
 		return err

@@ -155,8 +155,8 @@ type countingIssuer struct {
 	m *authMetrics
 }
 
-func (i countingIssuer) Sign(ctx context.Context, u identity.User, sessionID string) (string, error) {
-	tok, err := i.TokenIssuer.Sign(ctx, u, sessionID)
+func (i countingIssuer) SignWith(ctx context.Context, u identity.User, extra signing.Extra) (string, error) {
+	tok, err := i.TokenIssuer.SignWith(ctx, u, extra)
 	result := "ok"
 	if err != nil {
 		result = "error"

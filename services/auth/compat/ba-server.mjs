@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { betterAuth } from "better-auth";
 import { toNodeHandler } from "better-auth/node";
-import { jwt, bearer } from "better-auth/plugins";
+import { jwt, bearer, twoFactor } from "better-auth/plugins";
 
 const ts = { createdAt: "created_at", updatedAt: "updated_at" };
 
@@ -19,6 +19,8 @@ const ts = { createdAt: "created_at", updatedAt: "updated_at" };
  * Mails (password reset, email verification) are pushed onto `mails` instead of being sent.
  * `overrides.emailAndPassword` / `overrides.emailVerification` / `overrides.user` add options to those groups
  * (e.g. revokeSessionsOnPasswordReset), so a test can run both servers with the same settings.
+ * `overrides.twoFactor: true` adds the twoFactor plugin on the snake_case schema of Latch's migration 00010,
+ * its mailed codes pushed onto `mails` as { kind: "two-factor-otp", to, otp } (Latch with AUTH_PLUGINS=two-factor).
  */
 export function betterAuthOptions({ database, secret, baseURL, mails = [], logger, overrides = {} }) {
   return {
@@ -64,8 +66,30 @@ export function betterAuthOptions({ database, secret, baseURL, mails = [], logge
         },
       }),
       bearer(),
+      ...(overrides.twoFactor ? [twoFactorPlugin(mails)] : []),
     ],
   };
+}
+
+/** Better Auth's twoFactor plugin with default options, on snake_case columns, mailing codes into `mails`. */
+function twoFactorPlugin(mails) {
+  return twoFactor({
+    otpOptions: {
+      sendOTP: async ({ user, otp }) => {
+        mails.push({ kind: "two-factor-otp", to: user.email, otp });
+      },
+    },
+    schema: {
+      user: { fields: { twoFactorEnabled: "two_factor_enabled" } },
+      twoFactor: {
+        modelName: "two_factor",
+        fields: {
+          backupCodes: "backup_codes", userId: "user_id",
+          failedVerificationCount: "failed_verification_count", lockedUntil: "locked_until",
+        },
+      },
+    },
+  });
 }
 
 /**

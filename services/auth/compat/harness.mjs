@@ -101,10 +101,11 @@ export function signCookieValue(value, secret) {
  * A user agent: the official better-auth client (with jwtClient) for one user of one server. Node has no cookie
  * jar, so a customFetchImpl plays the browser: it sends the jar's cookies, an Origin header equal
  * to the server's origin on non-GET requests, stores Set-Cookie, and remembers the raw last response
- * (`last`, an observation-ready record) for comparison. `forwardedFor` adds X-Forwarded-For.
+ * (`last`, an observation-ready record) for comparison. `forwardedFor` adds X-Forwarded-For; `plugins`
+ * adds client plugins (e.g. twoFactorClient()).
  * Returns { client, jar, origin, last, history }.
  */
-export function makeUser(server, { jar = new CookieJar(), origin = new URL(server.url).origin, forwardedFor, fetchOptions = {} } = {}) {
+export function makeUser(server, { jar = new CookieJar(), origin = new URL(server.url).origin, forwardedFor, fetchOptions = {}, plugins = [] } = {}) {
   const state = { jar, last: null, history: [] };
   const customFetchImpl = async (input, init = {}) => {
     const req = new Request(input, init);
@@ -132,7 +133,7 @@ export function makeUser(server, { jar = new CookieJar(), origin = new URL(serve
   };
   const client = createAuthClient({
     baseURL: server.url,
-    plugins: [jwtClient()],
+    plugins: [jwtClient(), ...plugins],
     fetchOptions: { ...fetchOptions, customFetchImpl },
   });
   // The client is a Proxy that turns every property into an endpoint call, so the extras live beside it.

@@ -84,6 +84,22 @@ var domainErrors = map[error]*apiError{
 	// Not Better Auth's: it has no answer for a mail server that is down.
 	// 503 says "try again", and is given for every address alike.
 	identity.ErrMailUnavailable: newError(http.StatusServiceUnavailable, "MAIL_UNAVAILABLE", "Mail could not be sent. Please try again later."),
+
+	// The two-factor plugin's (TWO_FACTOR_ERROR_CODES).
+	identity.ErrTwoFactorNotEnabled:    newError(http.StatusBadRequest, "TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled"),
+	identity.ErrTOTPNotEnabled:         newError(http.StatusBadRequest, "TOTP_NOT_ENABLED", "TOTP not enabled"),
+	identity.ErrTOTPAlreadyEnabled:     newError(http.StatusBadRequest, "TOTP_ALREADY_ENABLED", "TOTP is already enabled"),
+	identity.ErrBackupCodesNotEnabled:  newError(http.StatusBadRequest, "BACKUP_CODES_NOT_ENABLED", "Backup codes aren't enabled"),
+	identity.ErrInvalidCode:            newError(http.StatusUnauthorized, "INVALID_CODE", "Invalid code"),
+	identity.ErrInvalidBackupCode:      newError(http.StatusUnauthorized, "INVALID_BACKUP_CODE", "Invalid backup code"),
+	identity.ErrOTPExpired:             newError(http.StatusBadRequest, "OTP_HAS_EXPIRED", "OTP has expired"),
+	identity.ErrTooManyAttempts:        newError(http.StatusBadRequest, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempts. Please request a new code."),
+	identity.ErrAccountLocked:          newError(http.StatusTooManyRequests, "ACCOUNT_TEMPORARILY_LOCKED", "Too many failed verification attempts. Your account is temporarily locked. Please try again later."),
+	identity.ErrInvalidTwoFactorCookie: newError(http.StatusUnauthorized, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie"),
+	identity.ErrFailedToCreateSession:  newError(http.StatusBadRequest, "FAILED_TO_CREATE_SESSION", "Failed to create session"),
+	identity.ErrBackupCodeConflict:     newError(http.StatusConflict, "", "Failed to verify backup code. Please try again."),
+	identity.ErrOTPNotConfigured:       newError(http.StatusBadRequest, "OTP_NOT_CONFIGURED", "otp isn't configured"),
+	identity.ErrTwoFactorOff:           errEmptyNotFound,
 }
 
 // verifyEmailError is verify-email's variant: Better Auth answers its token

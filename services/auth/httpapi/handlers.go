@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/signing"
 )
 
 const inputKey = "latch.input"
@@ -76,11 +77,11 @@ func (h *handler) signUpEmail(c *gin.Context) {
 		return
 	}
 	if sess.Token == "" { // email verification required first: no session, token null
-		c.JSON(http.StatusOK, gin.H{"token": nil, "user": renderUser(user)})
+		c.JSON(http.StatusOK, gin.H{"token": nil, "user": h.renderUser(user)})
 		return
 	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)
-	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "user": renderUser(user)})
+	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "user": h.renderUser(user)})
 }
 
 type signInInput struct {
@@ -117,8 +118,11 @@ func (h *handler) signInEmail(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if h.plugins.TwoFactor && user.TwoFactorEnabled && h.secondFactor(c, user, sess, in.remember) {
+		return
+	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)
-	resp := signInResponse{Token: sess.Token, User: renderUser(user)}
+	resp := signInResponse{Token: sess.Token, User: h.renderUser(user)}
 	if in.callbackURL != "" {
 		resp.Redirect, resp.URL = true, in.callbackURL
 		c.Header("Location", in.callbackURL)
@@ -160,14 +164,14 @@ func (h *handler) getSession(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User, auth.Session.ID)
+	jwt, err := h.sign(c, auth)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	c.Header("set-auth-jwt", jwt)
 	exposeHeader(c, "set-auth-jwt")
-	c.JSON(http.StatusOK, sessionResponse{Session: renderSession(auth.Session), User: renderUser(auth.User)})
+	c.JSON(http.StatusOK, sessionResponse{Session: renderSession(auth.Session), User: h.renderUser(auth.User)})
 }
 
 func (h *handler) listSessions(c *gin.Context) {
@@ -279,7 +283,7 @@ func (h *handler) changePassword(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	resp := changePasswordResponse{User: renderUser(auth.User)}
+	resp := changePasswordResponse{User: h.renderUser(auth.User)}
 	if sess != nil {
 		resp.Token = &sess.Token
 		h.cookies.setSession(c, sess.Token, true, h.ids.Policy().SessionTTL)
@@ -288,13 +292,23 @@ func (h *handler) changePassword(c *gin.Context) {
 }
 
 func (h *handler) token(c *gin.Context) {
-	auth := authOf(c)
-	jwt, err := h.tokens.Sign(c.Request.Context(), auth.User, auth.Session.ID)
+	jwt, err := h.sign(c, authOf(c))
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"token": jwt})
+}
+
+// sign mints the session's JWT: the user, twoFactorEnabled with the plugin
+// on, and amr when a second factor opened the session.
+func (h *handler) sign(c *gin.Context, auth identity.Authenticated) (string, error) {
+	extra := signing.Extra{SessionID: auth.Session.ID, AMR: auth.Session.Methods()}
+	if h.plugins.TwoFactor {
+		enabled := auth.User.TwoFactorEnabled
+		extra.TwoFactorEnabled = &enabled
+	}
+	return h.tokens.SignWith(c.Request.Context(), auth.User, extra)
 }
 
 func (h *handler) jwks(c *gin.Context) {

@@ -102,7 +102,7 @@ func (h *handler) verifyEmail(c *gin.Context) {
 		return
 	}
 	if res.EmailChanged {
-		c.JSON(http.StatusOK, gin.H{"status": true, "user": renderUser(res.User)})
+		c.JSON(http.StatusOK, gin.H{"status": true, "user": h.renderUser(res.User)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": true, "user": nil})

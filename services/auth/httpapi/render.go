@@ -16,7 +16,10 @@ type userJSON struct {
 	Image         *string `json:"image"`
 	CreatedAt     string  `json:"createdAt"`
 	UpdatedAt     string  `json:"updatedAt"`
-	ID            string  `json:"id"`
+	// TwoFactorEnabled is the two-factor plugin's field: present only with
+	// the plugin on, as in Better Auth.
+	TwoFactorEnabled *bool  `json:"twoFactorEnabled,omitempty"`
+	ID               string `json:"id"`
 }
 
 type sessionJSON struct {
@@ -32,11 +35,16 @@ type sessionJSON struct {
 
 func jsTime(t time.Time) string { return t.UTC().Format(signing.TimeFormat) }
 
-func renderUser(u identity.User) userJSON {
-	return userJSON{
+func (h *handler) renderUser(u identity.User) userJSON {
+	out := userJSON{
 		Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
 		CreatedAt: jsTime(u.CreatedAt), UpdatedAt: jsTime(u.UpdatedAt), ID: u.ID,
 	}
+	if h.plugins.TwoFactor {
+		enabled := u.TwoFactorEnabled
+		out.TwoFactorEnabled = &enabled
+	}
+	return out
 }
 
 func renderSession(s identity.Session) sessionJSON {

@@ -17,12 +17,14 @@ import (
 	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/signing"
 )
 
 // TokenIssuer signs users' JWTs and publishes the keys that verify them.
 type TokenIssuer interface {
-	// Sign issues the user's JWT, bound to the session (its sid claim).
-	Sign(ctx context.Context, u identity.User, sessionID string) (string, error)
+	// SignWith issues the user's JWT, bound to the session named in extra
+	// (its sid claim), with the plugin fields and amr it carries.
+	SignWith(ctx context.Context, u identity.User, extra signing.Extra) (string, error)
 	JWKS(ctx context.Context) ([]byte, error)
 }
 
@@ -50,6 +52,15 @@ type Config struct {
 	// X-Real-IP that the trusted proxies set to the client's address;
 	// it is believed only from a trusted peer.
 	ClientIPHeader string
+	// Plugins are the Better Auth plugins switched on (AUTH_PLUGINS).
+	Plugins Plugins
+}
+
+// Plugins switches Better Auth plugins on. Off, a plugin's routes answer
+// 404 and its fields are absent, so the core answers stay Better Auth's
+// without plugins.
+type Plugins struct {
+	TwoFactor bool
 }
 
 type handler struct {
@@ -66,6 +77,7 @@ type handler struct {
 	apiBase  string // the base URL with its path: where mailed links point
 	limit    *RateLimit
 	clients  *clientAddress
+	plugins  Plugins
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -91,6 +103,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		apiBase:  strings.TrimRight(base.String(), "/"),
 		limit:    cfg.RateLimit,
 		clients:  newClientAddress(cfg.TrustedProxies, cfg.ClientIPHeader),
+		plugins:  cfg.Plugins,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -140,6 +153,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/unlink-account", validated(h, objectShape, parseUnlink), h.requireSession(true), h.unlinkAccount)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
+	if cfg.Plugins.TwoFactor {
+		h.mountTwoFactor(api)
+	}
 	return r, nil
 }
 

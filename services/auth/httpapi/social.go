@@ -134,7 +134,7 @@ func (h *handler) signInWithIDToken(c *gin.Context, in socialInput) {
 		return
 	}
 	h.cookies.setSession(c, sess.Token, true, h.ids.Policy().SessionTTL)
-	c.JSON(http.StatusOK, signInResponse{Token: sess.Token, User: renderUser(user)})
+	c.JSON(http.StatusOK, signInResponse{Token: sess.Token, User: h.renderUser(user)})
 }
 
 // oauthCallbackPost bounces a form_post callback to the GET route, as Better Auth does.

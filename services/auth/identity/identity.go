@@ -6,6 +6,7 @@ package identity
 import (
 	"crypto/rand"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type User struct {
 	Image         *string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// TwoFactorEnabled is the two-factor plugin's column: sign-in asks for a
+	// second factor. Transports show it only with the plugin on.
+	TwoFactorEnabled bool
 }
 
 // Session is a server-side sign-in, identified by an opaque random token.
@@ -30,6 +34,19 @@ type Session struct {
 	UpdatedAt time.Time
 	IPAddress string
 	UserAgent string
+	// AMR lists, comma-separated, the RFC 8176 methods that opened the
+	// session when a second factor did ("" otherwise); the JWTs minted from
+	// it carry them. A string keeps Session comparable.
+	AMR string
+}
+
+// Methods returns the session's RFC 8176 authentication methods, nil when
+// no second factor opened it.
+func (s Session) Methods() []string {
+	if s.AMR == "" {
+		return nil
+	}
+	return strings.Split(s.AMR, ",")
 }
 
 // Account links a user to a way of signing in; "credential" holds the password hash.

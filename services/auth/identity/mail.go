@@ -14,6 +14,9 @@ type Mail struct {
 	Subject string
 	Text    string
 	HTML    string
+	// OTP is the one-time code a two-factor mail carries, for the outbox
+	// (tests and people find it without parsing the text).
+	OTP string
 }
 
 // Mailer delivers the account flows' mails (an SMTP server, or the

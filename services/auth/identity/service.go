@@ -60,6 +60,7 @@ type Service struct {
 	mail      mailFlows
 	account   AccountPolicy
 	oauth     oauthFlows
+	twoFactor *twoFactorFlows // nil: the two-factor plugin is off
 }
 
 // NewService wires the rules to their store and hasher. length measures a

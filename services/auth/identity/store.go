@@ -69,9 +69,11 @@ type UserPatch struct {
 	EmailVerified *bool
 	// Email, when set, is the new (normalized) address; ErrConflict when taken.
 	Email *string
+	// TwoFactorEnabled, when set, switches sign-in's second factor on or off.
+	TwoFactorEnabled *bool
 }
 
 // Empty reports whether the patch changes nothing.
 func (p UserPatch) Empty() bool {
-	return p.Name == nil && !p.SetImage && p.EmailVerified == nil && p.Email == nil
+	return p.Name == nil && !p.SetImage && p.EmailVerified == nil && p.Email == nil && p.TwoFactorEnabled == nil
 }

@@ -43,6 +43,7 @@ type outboxLine struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
+	OTP     string `json:"otp,omitempty"`
 }
 
 // Send appends m as one line and syncs it, so a mail reported sent is on disk.
@@ -51,7 +52,7 @@ func (o *Outbox) Send(_ context.Context, m identity.Mail) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML}); err != nil {
+	if err := enc.Encode(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, OTP: m.OTP}); err != nil {
 		return err
 	}
 	line := buf.Bytes() // Encode ends it with a newline

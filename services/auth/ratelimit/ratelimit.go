@@ -38,7 +38,7 @@ func DefaultRules() Rules {
 
 // For picks the rule for a path relative to the API's base path.
 func (r Rules) For(path string) Rule {
-	for _, p := range []string{"/sign-in", "/sign-up", "/change-password", "/change-email"} {
+	for _, p := range []string{"/sign-in", "/sign-up", "/change-password", "/change-email", "/two-factor/"} {
 		if strings.HasPrefix(path, p) {
 			return r.Credentials
 		}

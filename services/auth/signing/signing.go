@@ -371,17 +371,30 @@ type Claims struct {
 	Image         *string `json:"image"`
 	CreatedAt     string  `json:"createdAt"`
 	UpdatedAt     string  `json:"updatedAt"`
-	ID            string  `json:"id"`
-	Subject       string  `json:"sub"`
-	Expiry        int64   `json:"exp"`
-	Issuer        string  `json:"iss"`
-	Audience      string  `json:"aud"`
-	// SessionID and TokenID are Latch's additions after Better Auth's
+	// TwoFactorEnabled is the two-factor plugin's user field: present only
+	// with the plugin on, as in Better Auth's payload.
+	TwoFactorEnabled *bool  `json:"twoFactorEnabled,omitempty"`
+	ID               string `json:"id"`
+	Subject          string `json:"sub"`
+	Expiry           int64  `json:"exp"`
+	Issuer           string `json:"iss"`
+	Audience         string `json:"aud"`
+	// SessionID, TokenID and AMR are Latch's additions after Better Auth's
 	// claims: sid names the session the token speaks for, so a resource
 	// server can refuse it once that session ends (docs/revocation.md);
-	// jti names the token itself.
-	SessionID string `json:"sid,omitempty"`
-	TokenID   string `json:"jti"`
+	// jti names the token itself; amr (RFC 8176) the methods that opened
+	// the session when a second factor did, e.g. ["pwd","otp"].
+	SessionID string   `json:"sid,omitempty"`
+	TokenID   string   `json:"jti"`
+	AMR       []string `json:"amr,omitempty"`
+}
+
+// Extra is what a user's token carries beyond the user: the session it is
+// bound to, the plugin fields and amr.
+type Extra struct {
+	SessionID        string
+	TwoFactorEnabled *bool
+	AMR              []string
 }
 
 // TimeFormat is JavaScript's Date.toISOString(), the form Better Auth's JSON uses.
@@ -389,7 +402,12 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 
 // Sign issues a JWT for the user, bound to the session sessionID.
 func (i *Issuer) Sign(ctx context.Context, u identity.User, sessionID string) (string, error) {
-	if sessionID == "" {
+	return i.SignWith(ctx, u, Extra{SessionID: sessionID})
+}
+
+// SignWith issues a JWT for the user with extra claims; extra.SessionID is required.
+func (i *Issuer) SignWith(ctx context.Context, u identity.User, extra Extra) (string, error) {
+	if extra.SessionID == "" {
 		return "", errors.New("sign token: a session id is required")
 	}
 	s, err := i.current(ctx)
@@ -401,7 +419,8 @@ func (i *Issuer) Sign(ctx context.Context, u identity.User, sessionID string) (s
 		IssuedAt: iat, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
 		CreatedAt: u.CreatedAt.UTC().Format(TimeFormat), UpdatedAt: u.UpdatedAt.UTC().Format(TimeFormat),
 		ID: u.ID, Subject: u.ID, Expiry: iat + int64(i.cfg.TokenTTL/time.Second),
-		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, SessionID: sessionID, TokenID: NewTokenID(),
+		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, SessionID: extra.SessionID, TokenID: NewTokenID(),
+		TwoFactorEnabled: extra.TwoFactorEnabled, AMR: extra.AMR,
 	})
 	if err != nil {
 		return "", err

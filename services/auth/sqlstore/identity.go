@@ -111,6 +111,9 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 		if patch.EmailVerified != nil {
 			changes["email_verified"] = *patch.EmailVerified
 		}
+		if patch.TwoFactorEnabled != nil {
+			changes["two_factor_enabled"] = *patch.TwoFactorEnabled
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(changes)
 		if res.Error != nil {
 			return res.Error
@@ -152,17 +155,19 @@ type sessionWithUser struct {
 	IPAddress      *string   `gorm:"column:ip_address"`
 	UserAgent      *string   `gorm:"column:user_agent"`
 	UserID         string    `gorm:"column:user_id"`
+	AMR            *string   `gorm:"column:amr"`
 	UName          string    `gorm:"column:u_name"`
 	UEmail         string    `gorm:"column:u_email"`
 	UEmailVerified bool      `gorm:"column:u_email_verified"`
 	UImage         *string   `gorm:"column:u_image"`
 	UCreatedAt     time.Time `gorm:"column:u_created_at"`
 	UUpdatedAt     time.Time `gorm:"column:u_updated_at"`
+	UTwoFactor     *bool     `gorm:"column:u_two_factor_enabled"`
 }
 
-const sessionByTokenSQL = `SELECT s.id, s.expires_at, s.token, s.created_at, s.updated_at, s.ip_address, s.user_agent, s.user_id,
+const sessionByTokenSQL = `SELECT s.id, s.expires_at, s.token, s.created_at, s.updated_at, s.ip_address, s.user_agent, s.user_id, s.amr,
   u.name AS u_name, u.email AS u_email, u.email_verified AS u_email_verified, u.image AS u_image,
-  u.created_at AS u_created_at, u.updated_at AS u_updated_at
+  u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.two_factor_enabled AS u_two_factor_enabled
 FROM session s JOIN "user" u ON u.id = s.user_id
 WHERE s.token = ?`
 
@@ -178,10 +183,11 @@ func (s *IdentityStore) SessionByToken(ctx context.Context, token string) (ident
 	user := identity.User{
 		ID: r.UserID, Name: r.UName, Email: r.UEmail, EmailVerified: r.UEmailVerified, Image: r.UImage,
 		CreatedAt: s.w.get(r.UCreatedAt), UpdatedAt: s.w.get(r.UUpdatedAt),
+		TwoFactorEnabled: r.UTwoFactor != nil && *r.UTwoFactor,
 	}
 	sess := sessionRow{
 		ID: r.ID, ExpiresAt: r.ExpiresAt, Token: r.Token, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		IPAddress: r.IPAddress, UserAgent: r.UserAgent, UserID: r.UserID,
+		IPAddress: r.IPAddress, UserAgent: r.UserAgent, UserID: r.UserID, AMR: r.AMR,
 	}
 	return sess.domain(s.w), user, nil
 }

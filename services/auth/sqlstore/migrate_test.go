@@ -83,8 +83,11 @@ CREATE TABLE app_owned (id int); INSERT INTO app_owned VALUES (42);`); err != ni
 	snapshot := func() map[string]string {
 		out := map[string]string{}
 		for table, columns := range map[string]string{
-			`"user"`: "*", "account": "*", "session": "*", "verification": "*", "app_owned": "*",
-			"jwks": "id, public_key, private_key, created_at, expires_at", // the columns of a jwks table that Better Auth's JWT plugin made
+			"account": "*", "verification": "*", "app_owned": "*",
+			// The columns the seed had (00010 adds the plugins' columns, which Better Auth's own migrator would add too).
+			`"user"`:  "id, name, email, email_verified, image, created_at, updated_at",
+			"session": "id, expires_at, token, created_at, updated_at, ip_address, user_agent, user_id",
+			"jwks":    "id, public_key, private_key, created_at, expires_at", // the columns of a jwks table that Better Auth's JWT plugin made
 		} {
 			var dump string
 			if err := conn.QueryRow(ctx, "SELECT coalesce(json_agg(t)::text, '') FROM (SELECT "+columns+" FROM "+table+") t").Scan(&dump); err != nil {
@@ -117,5 +120,14 @@ CREATE TABLE app_owned (id int); INSERT INTO app_owned VALUES (42);`); err != ni
 	}
 	if cols != 2 {
 		t.Errorf("jwks has %d of the columns alg, crv; want both", cols)
+	}
+	var plugin int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE
+  (table_name = 'user' AND column_name = 'two_factor_enabled') OR (table_name = 'session' AND column_name = 'active_organization_id') OR
+  (table_name IN ('two_factor', 'organization', 'member', 'invitation') AND column_name = 'id')`).Scan(&plugin); err != nil {
+		t.Fatal(err)
+	}
+	if plugin != 6 {
+		t.Errorf("found %d of the plugins' 2 columns and 4 tables, want all 6", plugin)
 	}
 }

@@ -49,6 +49,8 @@ type userRow struct {
 	Image         *string   `gorm:"column:image"`
 	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt     time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+	// TwoFactorEnabled is nullable: Better Auth declares it required:false.
+	TwoFactorEnabled *bool `gorm:"column:two_factor_enabled"`
 }
 
 func (userRow) TableName() string { return "user" }
@@ -57,13 +59,14 @@ func (r userRow) domain(w wallClock) identity.User {
 	return identity.User{
 		ID: r.ID, Name: r.Name, Email: r.Email, EmailVerified: r.EmailVerified, Image: r.Image,
 		CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
+		TwoFactorEnabled: r.TwoFactorEnabled != nil && *r.TwoFactorEnabled,
 	}
 }
 
 func userRowOf(u identity.User, w wallClock) userRow {
 	return userRow{
 		ID: u.ID, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
-		CreatedAt: w.put(u.CreatedAt), UpdatedAt: w.put(u.UpdatedAt),
+		CreatedAt: w.put(u.CreatedAt), UpdatedAt: w.put(u.UpdatedAt), TwoFactorEnabled: &u.TwoFactorEnabled,
 	}
 }
 
@@ -76,6 +79,8 @@ type sessionRow struct {
 	IPAddress *string   `gorm:"column:ip_address"`
 	UserAgent *string   `gorm:"column:user_agent"`
 	UserID    string    `gorm:"column:user_id"`
+	// AMR is Latch's own column (comma-separated RFC 8176 values).
+	AMR *string `gorm:"column:amr"`
 }
 
 func (sessionRow) TableName() string { return "session" }
@@ -84,15 +89,23 @@ func (r sessionRow) domain(w wallClock) identity.Session {
 	return identity.Session{
 		ID: r.ID, Token: r.Token, UserID: r.UserID,
 		ExpiresAt: w.get(r.ExpiresAt), CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
-		IPAddress: deref(r.IPAddress), UserAgent: deref(r.UserAgent),
+		IPAddress: deref(r.IPAddress), UserAgent: deref(r.UserAgent), AMR: deref(r.AMR),
 	}
 }
 
 func sessionRowOf(s identity.Session, w wallClock) sessionRow {
 	return sessionRow{
 		ID: s.ID, ExpiresAt: w.put(s.ExpiresAt), Token: s.Token, CreatedAt: w.put(s.CreatedAt), UpdatedAt: w.put(s.UpdatedAt),
-		IPAddress: &s.IPAddress, UserAgent: &s.UserAgent, UserID: s.UserID,
+		IPAddress: &s.IPAddress, UserAgent: &s.UserAgent, UserID: s.UserID, AMR: nonEmpty(s.AMR),
 	}
+}
+
+// nonEmpty stores "" as NULL.
+func nonEmpty(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 type accountRow struct {
