@@ -124,7 +124,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	denied := revocation.NewSet(0, nil)
 	a.follower, err = revocation.Follow(ctx, denied, revocation.FollowerConfig{
 		URL:    auth.URL().JoinPath("/api/auth", revocation.Path).String(),
-		Client: &http.Client{Transport: auth},
+		// Its own balancer over an untraced, unmetered transport: the long
+		// polls are background work of the gateway's, not requests of a
+		// browser's, so they make no spans and do not count as upstream
+		// traffic (the follower has its own metrics).
+		Client: &http.Client{Transport: router.NewBalancer("auth", cfg.AuthURLs, router.NewTransport(cfg.UpstreamTimeout), log, nil)},
 		// Under the transport's response-header timeout (UPSTREAM_TIMEOUT).
 		Wait:   max(time.Second, min(revocation.MaxWait, cfg.UpstreamTimeout-2*time.Second)),
 		Logger: log,
