@@ -123,7 +123,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	// on any auth replica stops being exchanged within the feed's bound.
 	denied := revocation.NewSet(0, nil)
 	a.follower, err = revocation.Follow(ctx, denied, revocation.FollowerConfig{
-		URL:    auth.URL().JoinPath("/api/auth", revocation.Path).String(),
+		URL: auth.URL().JoinPath("/api/auth", revocation.Path).String(),
 		// Its own balancer over an untraced, unmetered transport: the long
 		// polls are background work of the gateway's, not requests of a
 		// browser's, so they make no spans and do not count as upstream
