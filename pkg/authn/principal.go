@@ -35,6 +35,11 @@ type Principal struct {
 	// AMR is the token's RFC 8176 amr claim: the methods that opened the
 	// session, e.g. ["pwd","otp"] after a second factor; nil without one.
 	AMR []string
+	// OrganizationID is the token's org claim: the session's active
+	// organization (empty without one). OrganizationRoles are the member's
+	// roles there, from org_role ("admin", or "admin,member" for several).
+	OrganizationID    string
+	OrganizationRoles []string
 	// Claims holds every claim of the token as decoded JSON (numbers are
 	// float64). Treat it as read-only.
 	Claims map[string]any
@@ -84,7 +89,23 @@ func principalFrom(claims map[string]any, sub string) Principal {
 			}
 		}
 	}
+	if org, ok := claims["org"].(string); ok && org != "" {
+		p.OrganizationID = org
+		if roles, ok := claims["org_role"].(string); ok {
+			for _, r := range strings.Split(roles, ",") {
+				if r = strings.TrimSpace(r); r != "" {
+					p.OrganizationRoles = append(p.OrganizationRoles, r)
+				}
+			}
+		}
+	}
 	return p
+}
+
+// HasOrganizationRole reports whether the token names organization org as
+// active with role among the member's roles.
+func (p Principal) HasOrganizationRole(org, role string) bool {
+	return org != "" && p.OrganizationID == org && slices.Contains(p.OrganizationRoles, role)
 }
 
 // checkServiceClaims refuses a token whose sub claims a service identity

@@ -32,6 +32,12 @@ const (
 	// KindClient: service client Subject was revoked; tokens with that
 	// client_id are refused.
 	KindClient = "client"
+	// KindMember: user Subject's membership of organization OrganizationID
+	// changed (role changed, removed, left, or the organization deleted);
+	// that user's tokens naming the organization in their org claim and
+	// issued before At are refused. Tokens without it keep working, and
+	// tokens minted afterwards carry the new role (or none).
+	KindMember = "member"
 )
 
 // Event is one revocation.
@@ -43,6 +49,8 @@ type Event struct {
 	Subject string `json:"subject"`
 	// UserID is the user a session event's session belonged to.
 	UserID string `json:"user_id,omitempty"`
+	// OrganizationID is the organization a member event is about.
+	OrganizationID string `json:"organization_id,omitempty"`
 	// At is when the revocation was committed (millisecond precision).
 	At time.Time `json:"at"`
 	// Until is when the last token the event can affect has expired, leeway

@@ -387,6 +387,13 @@ type Claims struct {
 	SessionID string   `json:"sid,omitempty"`
 	TokenID   string   `json:"jti"`
 	AMR       []string `json:"amr,omitempty"`
+	// Organization and OrganizationRole are the organization plugin's
+	// additions (docs/organizations.md): the session's active organization
+	// and the member's role in it, as Better Auth stores member.role (one
+	// role, or several comma-separated). Both absent without an active
+	// organization.
+	Organization     string `json:"org,omitempty"`
+	OrganizationRole string `json:"org_role,omitempty"`
 }
 
 // Extra is what a user's token carries beyond the user: the session it is
@@ -395,6 +402,10 @@ type Extra struct {
 	SessionID        string
 	TwoFactorEnabled *bool
 	AMR              []string
+	// Organization and OrganizationRole: the active organization and the
+	// member's role there (empty without one).
+	Organization     string
+	OrganizationRole string
 }
 
 // TimeFormat is JavaScript's Date.toISOString(), the form Better Auth's JSON uses.
@@ -421,6 +432,7 @@ func (i *Issuer) SignWith(ctx context.Context, u identity.User, extra Extra) (st
 		ID: u.ID, Subject: u.ID, Expiry: iat + int64(i.cfg.TokenTTL/time.Second),
 		Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, SessionID: extra.SessionID, TokenID: NewTokenID(),
 		TwoFactorEnabled: extra.TwoFactorEnabled, AMR: extra.AMR,
+		Organization: extra.Organization, OrganizationRole: extra.OrganizationRole,
 	})
 	if err != nil {
 		return "", err

@@ -16,7 +16,9 @@ type revocationRow struct {
 	Kind    string  `gorm:"column:kind"`
 	Subject string  `gorm:"column:subject"`
 	UserID  *string `gorm:"column:user_id"`
-	AtMS    int64   `gorm:"column:at_ms"`
+	// OrganizationID is set on member events (migration 00015).
+	OrganizationID *string `gorm:"column:organization_id"`
+	AtMS           int64   `gorm:"column:at_ms"`
 	// ExpiresMS: the sweep deletes the row after it (RevocationRetention).
 	ExpiresMS int64 `gorm:"column:expires_ms"`
 	// UntilMS is when no token the event affects can be valid any more.
@@ -62,6 +64,12 @@ func (p *pending) session(id, userID string) {
 	*p = append(*p, revocation.Event{Kind: revocation.KindSession, Subject: id, UserID: userID})
 }
 
+// member records that user's membership of org changed: their tokens naming
+// org and issued before the event are refused (revocation.KindMember).
+func (p *pending) member(userID, org string) {
+	*p = append(*p, revocation.Event{Kind: revocation.KindMember, Subject: userID, OrganizationID: org})
+}
+
 func (p *pending) add(kind, subject string) {
 	*p = append(*p, revocation.Event{Kind: kind, Subject: subject})
 }
@@ -94,6 +102,9 @@ func (r *revocations) write(tx *gorm.DB, events pending) error {
 		}
 		if e.UserID != "" {
 			rows[i].UserID = &e.UserID
+		}
+		if e.OrganizationID != "" {
+			rows[i].OrganizationID = &e.OrganizationID
 		}
 	}
 	return tx.CreateInBatches(rows, 500).Error
@@ -139,6 +150,9 @@ func (f *RevocationFeed) After(ctx context.Context, after int64, limit int) ([]r
 		}
 		if r.UserID != nil {
 			out[i].UserID = *r.UserID
+		}
+		if r.OrganizationID != nil {
+			out[i].OrganizationID = *r.OrganizationID
 		}
 	}
 	return out, nil
