@@ -93,7 +93,7 @@ func (r *revocations) write(tx *gorm.DB, events pending) error {
 	rows := make([]revocationRow, len(events))
 	for i, e := range events {
 		keep := r.retention.TokenWindow
-		if e.Kind == revocation.KindUserDeleted {
+		if e.Kind == revocation.KindUserDeleted || e.Kind == revocation.KindOrganizationDeleted {
 			keep = max(keep, r.retention.Deletions)
 		}
 		rows[i] = revocationRow{
