@@ -149,8 +149,8 @@ func (o *Observer) OnRequest(f func(route, method string, status int)) {
 }
 
 // Wrap serves /healthz, /readyz and /metrics, and passes everything else to
-// next, measuring it. next must run httplog.Middleware in its router so the
-// route pattern is known.
+// next, measuring it. next must report its route pattern (httplog.Middleware
+// with SetRoute, or ginlog.Middleware) for the route label.
 func (o *Observer) Wrap(next http.Handler) http.Handler {
 	metrics := promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

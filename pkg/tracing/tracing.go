@@ -151,8 +151,9 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 
 // Handler makes a server span of every request next serves, continuing
 // the caller's trace, named "METHOD /route/:pattern" once the router has
-// matched (next must run httplog.Middleware). Wrap it inside
-// observe.Wrap, which answers probes and /metrics before it.
+// matched (next must report its route: httplog.Middleware with SetRoute, or
+// ginlog.Middleware). Wrap it inside observe.Wrap, which answers probes and
+// /metrics before it.
 func (t *Tracing) Handler(next http.Handler) http.Handler {
 	if !t.Enabled() {
 		return next

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -153,7 +152,7 @@ func only(t *testing.T, spans []tracingtest.Span, kind tracepb.Span_SpanKind) tr
 	return found[0]
 }
 
-// TestHTTPServerAndClientSpans: a gin router behind Handler continues the
+// TestHTTPServerAndClientSpans: a router behind Handler continues the
 // caller's trace, names the span by route, and the call it makes through
 // Transport carries the trace on to the next service.
 func TestHTTPServerAndClientSpans(t *testing.T) {
@@ -167,19 +166,21 @@ func TestHTTPServerAndClientSpans(t *testing.T) {
 	defer upstream.Close()
 	client := &http.Client{Transport: tr.Transport(http.DefaultTransport)}
 
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(httplog.Middleware(slog.New(slog.DiscardHandler), nil))
-	r.GET("/things/:id", func(c *gin.Context) {
-		req, _ := http.NewRequestWithContext(c.Request.Context(), http.MethodGet, upstream.URL, nil)
+	r := httplog.Middleware(slog.New(slog.DiscardHandler))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/things/") {
+			http.NotFound(w, r)
+			return
+		}
+		httplog.SetRoute(r, "/things/:id")
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, upstream.URL, nil)
 		resp, err := client.Do(req)
 		if err != nil {
-			c.Status(http.StatusBadGateway)
+			w.WriteHeader(http.StatusBadGateway)
 			return
 		}
 		_ = resp.Body.Close()
-		c.Status(http.StatusNoContent)
-	})
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	srv := httptest.NewServer(tr.Handler(r))
 	defer srv.Close()
 
@@ -223,8 +224,7 @@ func TestHTTPServerAndClientSpans(t *testing.T) {
 func TestUnmatchedRouteSpanHasNoRoute(t *testing.T) {
 	rec := tracingtest.New(t)
 	tr := setup(t, rec, "demo")
-	r := gin.New()
-	r.Use(httplog.Middleware(slog.New(slog.DiscardHandler), nil))
+	r := httplog.Middleware(slog.New(slog.DiscardHandler))(http.NotFoundHandler())
 	srv := httptest.NewServer(tr.Handler(r))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/wp-admin/secret.php")

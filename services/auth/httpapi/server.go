@@ -15,7 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/forwarded"
-	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/httplog/ginlog"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/signing"
 )
@@ -112,7 +112,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil) // client IPs are read explicitly (clientOf), never trusted blindly
-	r.Use(httplog.Recover(log, errInternal), httplog.Middleware(log, loggedUser), h.limitBody)
+	r.Use(ginlog.Recover(log, errInternal), ginlog.Middleware(log, loggedUser), h.limitBody)
 	r.NoRoute(func(c *gin.Context) { // Better Auth: 404 with an empty body
 		c.Writer.WriteHeader(http.StatusNotFound)
 		c.Writer.WriteHeaderNow()

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/httplog/ginlog"
 	"github.com/latchid/latch/services/auth/clients"
 )
 
@@ -43,7 +43,7 @@ func New(basePath string, issuer TokenIssuer, log *slog.Logger) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(httplog.Recover(log, oauthError{Code: "server_error"}), httplog.Middleware(log, nil))
+	r.Use(ginlog.Recover(log, oauthError{Code: "server_error"}), ginlog.Middleware(log, nil))
 	r.POST(strings.TrimRight(basePath, "/")+TokenPath, h.token)
 	r.NoRoute(func(c *gin.Context) { c.Status(http.StatusNotFound) })
 	return r

@@ -16,7 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/forwarded"
-	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/httplog/ginlog"
 	"github.com/latchid/latch/services/gateway/exchange"
 )
 
@@ -73,7 +73,7 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, nil), h.strictTransport)
+	r.Use(ginlog.Recover(log, gin.H{"detail": "Internal Server Error"}), ginlog.Middleware(log, nil), h.strictTransport)
 
 	r.Any("/api/auth/*path", h.forwardAuth)
 	r.Any("/.well-known/*path", h.forwardAuth)

@@ -16,7 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/authn"
-	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/httplog/ginlog"
 	"github.com/latchid/latch/services/tasks/caller"
 	"github.com/latchid/latch/services/tasks/task"
 )
@@ -46,7 +46,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	r := gin.New()
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(httplog.Recover(log, gin.H{"detail": "Internal Server Error"}), httplog.Middleware(log, loggedUser))
+	r.Use(ginlog.Recover(log, gin.H{"detail": "Internal Server Error"}), ginlog.Middleware(log, loggedUser))
 	if len(cfg.FrontendOrigins) > 0 {
 		r.Use(cors.New(cors.Config{
 			AllowOrigins:     cfg.FrontendOrigins,
@@ -75,7 +75,7 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 func actsFor(c *gin.Context, a caller.Access) (string, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
-		panic("tasks API mounted without authentication") // a wiring bug: httplog.Recover logs it and answers 500
+		panic("tasks API mounted without authentication") // a wiring bug: ginlog.Recover logs it and answers 500
 	}
 	return caller.ActsFor(p, c.Query("user_id"), a)
 }
