@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/pkg/observe/observetest"
+	"github.com/latchid/latch/services/gateway/exchange"
 	"github.com/latchid/latch/services/gateway/router"
+	"github.com/latchid/latch/services/gateway/web"
 )
 
 func TestUpstreamMetrics(t *testing.T) {
@@ -98,5 +103,43 @@ func TestRetryMetrics(t *testing.T) {
 gateway_upstream_retries_total{service="gateway",upstream="tasks"} 1
 `), "gateway_upstream_retries_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestRequestMetricsCountTheFinalStatus: a request sent with Expect:
+// 100-continue is proxied with its 100 Continue passed on (httputil does
+// that since Go 1.20), and counted, logged and traced by its final status,
+// not as a 100.
+func TestRequestMetricsCountTheFinalStatus(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body) // reading is what sends the 100 Continue
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(b)
+	}))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	log := slog.New(slog.DiscardHandler)
+	balancer := router.NewBalancer("tasks", []*url.URL{u}, router.NewTransport(5*time.Second), log, nil)
+	obs := observe.New("gateway", log)
+	gw := httptest.NewServer(obs.Wrap(router.New(router.Config{Auth: balancer, Tasks: balancer, Cookies: exchange.NewCookies(false)},
+		nil, web.Handler(web.Settings{}), log)))
+	defer gw.Close()
+
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}, Timeout: 10 * time.Second}
+	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/api/tasks", strings.NewReader(`{"title":"t"}`))
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Set("Authorization", "Bearer x")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || string(body) != `{"title":"t"}` {
+		t.Fatalf("= %d %q", resp.StatusCode, body)
+	}
+	m := observetest.Scrape(t, gw.URL)
+	if got := m.LabelValues("http_requests_total", "status"); len(got) != 1 || got[0] != "201" {
+		t.Errorf("http_requests_total statuses %v, want [201]", got)
 	}
 }

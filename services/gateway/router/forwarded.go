@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/latchid/latch/pkg/forwarded"
 )
 
@@ -39,9 +37,9 @@ const strictTransportSecurity = "max-age=31536000"
 // strictTransport sets HSTS on every answer to a browser on https: the
 // UI's, the gateway's own errors and the upstreams' (whose own header the
 // proxy drops).
-func (h *handler) strictTransport(c *gin.Context) {
-	if scheme(c.Request, h.proxies) == "https" {
-		c.Header("Strict-Transport-Security", strictTransportSecurity)
+func (h *handler) strictTransport(w http.ResponseWriter, r *http.Request) {
+	if scheme(r, h.proxies) == "https" {
+		w.Header().Set("Strict-Transport-Security", strictTransportSecurity)
 	}
 }
 

@@ -13,10 +13,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/latchid/latch/pkg/forwarded"
-	"github.com/latchid/latch/pkg/httplog/ginlog"
+	"github.com/latchid/latch/pkg/httplog"
 	"github.com/latchid/latch/services/gateway/exchange"
 )
 
@@ -46,6 +44,7 @@ type handler struct {
 	cookies exchange.Cookies
 	auth    http.Handler
 	tasks   http.Handler
+	ui      http.Handler
 	trusted map[string]bool
 	proxies forwarded.Proxies
 	log     *slog.Logger
@@ -58,6 +57,7 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 		cookies: cfg.Cookies,
 		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, cfg.TrustedProxies, authError, log),
 		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, cfg.TrustedProxies, tasksError, log),
+		ui:      ui,
 		trusted: map[string]bool{},
 		proxies: cfg.TrustedProxies,
 		log:     log,
@@ -66,24 +66,53 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 		h.trusted[normalizeOrigin(o)] = true
 	}
 
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.RedirectTrailingSlash = false // paths go upstream exactly as sent
-	r.RedirectFixedPath = false
-	r.HandleMethodNotAllowed = false
-	r.ContextWithFallback = true
-	_ = r.SetTrustedProxies(nil)
-	r.Use(ginlog.Recover(log, gin.H{"detail": "Internal Server Error"}), ginlog.Middleware(log, nil), h.strictTransport)
+	recoverPanics := httplog.Recover(log, map[string]string{"detail": "Internal Server Error"})
+	return recoverPanics(httplog.Middleware(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.strictTransport(w, r)
+		route, serve := h.route(r)
+		httplog.SetRoute(r, route)
+		serve(w, r)
+	})))
+}
 
-	r.Any("/api/auth/*path", h.forwardAuth)
-	r.Any("/.well-known/*path", h.forwardAuth)
-	r.Any("/api/tasks", h.forwardTasks)
-	r.Any("/api/tasks/*path", h.forwardTasks)
-	r.NoRoute(func(c *gin.Context) {
-		c.Status(http.StatusOK) // gin presets 404 for NoRoute; the UI decides
-		ui.ServeHTTP(c.Writer, c.Request)
-	})
-	return r
+// Route patterns, as metrics, traces and logs name them.
+const (
+	authRoute       = "/api/auth/*path"
+	wellKnownRoute  = "/.well-known/*path"
+	tasksRoute      = "/api/tasks"
+	tasksPathsRoute = "/api/tasks/*path"
+)
+
+// route picks the handler by the decoded path exactly as sent: no cleaning
+// and no slash redirects (which http.ServeMux would make), so the path goes
+// upstream unchanged and the upstream routes its // and ../ as it would any
+// client's. A path that does not begin with an API prefix is the UI's
+// (route ""), whatever it would become once cleaned (//api/tasks,
+// /api/auth). Only RFC 9110's methods and PATCH reach an upstream; others
+// get the UI's 405.
+func (h *handler) route(r *http.Request) (string, http.HandlerFunc) {
+	if forwardedMethod(r.Method) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/api/auth/"):
+			return authRoute, h.forwardAuth
+		case strings.HasPrefix(p, "/.well-known/"):
+			return wellKnownRoute, h.forwardAuth
+		case p == "/api/tasks":
+			return tasksRoute, h.forwardTasks
+		case strings.HasPrefix(p, "/api/tasks/"):
+			return tasksPathsRoute, h.forwardTasks
+		}
+	}
+	return "", h.ui.ServeHTTP
+}
+
+func forwardedMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodHead,
+		http.MethodOptions, http.MethodDelete, http.MethodConnect, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // feedPath is auth's revocation feed (docs/revocation.md): for resource
@@ -91,71 +120,68 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 // is nobody else's business, so the gateway does not expose it.
 const feedPath = "/api/auth/revocations"
 
-func (h *handler) forwardAuth(c *gin.Context) {
+func (h *handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// The decoded, cleaned path: what auth will route (%72evocations is
 	// revocations there too).
-	if path.Clean(c.Request.URL.Path) == feedPath {
-		c.AbortWithStatus(http.StatusNotFound) // as auth answers an unknown route: 404, no body
+	if path.Clean(r.URL.Path) == feedPath {
+		w.WriteHeader(http.StatusNotFound) // as auth answers an unknown route: 404, no body
 		return
 	}
-	if c.Request.Method == http.MethodPost && c.Request.URL.Path == "/api/auth/sign-out" {
-		h.signOut(c)
+	if r.Method == http.MethodPost && r.URL.Path == "/api/auth/sign-out" {
+		h.signOut(w, r)
 		return
 	}
-	h.auth.ServeHTTP(c.Writer, c.Request)
+	h.auth.ServeHTTP(w, r)
 }
 
 // signOut evicts the session's cached JWT before and after auth ends the
 // session, so a token fetched by a request racing the sign-out is dropped too.
-func (h *handler) signOut(c *gin.Context) {
-	session, ok := h.session(c.Request)
+func (h *handler) signOut(w http.ResponseWriter, r *http.Request) {
+	session, ok := h.session(r)
 	if ok {
-		h.tokens.Evict(c.Request.Context(), session)
+		h.tokens.Evict(r.Context(), session)
 	}
-	h.auth.ServeHTTP(c.Writer, c.Request)
+	h.auth.ServeHTTP(w, r)
 	if ok {
-		h.tokens.Evict(c.Request.Context(), session)
+		h.tokens.Evict(r.Context(), session)
 	}
 }
 
 // forwardTasks sends a request to the tasks service. A request with an
 // Authorization header passes untouched; one with only the session cookie
 // gets the user's JWT. The tasks service never sees cookies.
-func (h *handler) forwardTasks(c *gin.Context) {
-	r := c.Request
+func (h *handler) forwardTasks(w http.ResponseWriter, r *http.Request) {
 	session, hasSession := h.session(r)
 	if r.Header.Get("Authorization") == "" && hasSession {
 		if stateChanging(r.Method) && !h.trustedOrigin(r) {
-			tasksError(c.Writer, http.StatusForbidden, "Cross-site request refused: the Origin is not this site")
-			c.Abort()
+			tasksError(w, http.StatusForbidden, "Cross-site request refused: the Origin is not this site")
 			return
 		}
 		ctx := withForwardedFor(r.Context(), h.proxies.Append(r)) // auth counts the exchange for this client
 		token, err := h.tokens.Token(ctx, session)
 		if err != nil {
-			h.failExchange(c, err)
+			h.failExchange(w, r, err)
 			return
 		}
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	r.Header.Del("Cookie")
-	h.tasks.ServeHTTP(c.Writer, r)
+	h.tasks.ServeHTTP(w, r)
 }
 
 // failExchange maps token exchange errors to HTTP, in the tasks API's shape.
-func (h *handler) failExchange(c *gin.Context, err error) {
+func (h *handler) failExchange(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, exchange.ErrUnauthenticated):
-		c.Writer.Header().Set("WWW-Authenticate", "Bearer")
-		tasksError(c.Writer, http.StatusUnauthorized, "Not authenticated")
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		tasksError(w, http.StatusUnauthorized, "Not authenticated")
 	case errors.Is(err, exchange.ErrAuthTimeout):
-		h.log.WarnContext(c.Request.Context(), "token exchange timed out", "err", err)
-		tasksError(c.Writer, http.StatusGatewayTimeout, "The auth service did not answer in time")
+		h.log.WarnContext(r.Context(), "token exchange timed out", "err", err)
+		tasksError(w, http.StatusGatewayTimeout, "The auth service did not answer in time")
 	default:
-		h.log.WarnContext(c.Request.Context(), "token exchange failed", "err", err)
-		tasksError(c.Writer, http.StatusBadGateway, "The auth service is unavailable")
+		h.log.WarnContext(r.Context(), "token exchange failed", "err", err)
+		tasksError(w, http.StatusBadGateway, "The auth service is unavailable")
 	}
-	c.Abort()
 }
 
 // trustedOrigin is Better Auth's CSRF rule applied to the tasks API: the
