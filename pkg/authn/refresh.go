@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -335,9 +336,9 @@ func (v *Verifier) shorten(ctx context.Context, name string, ttl time.Duration) 
 
 // callRedis runs one Redis call within redisTimeout unless pkg/breaker
 // refuses it (Redis failed three times in a row, next probe not due). A
-// failure is counted and logged; a refusal is not (that would be a line per
-// call during an outage). A call cut short because our caller gave up does
-// not count against Redis.
+// failure is counted, and logged through pkg/redisclient's throttle (one
+// line per 30 s, with the number left out); a refusal is neither. A call
+// cut short because our caller gave up does not count against Redis.
 func (v *Verifier) callRedis(ctx context.Context, call func(context.Context) error) error {
 	var callerGone bool
 	err := v.redisDown.Do(time.Now(), func() error {
@@ -357,7 +358,7 @@ func (v *Verifier) callRedis(ctx context.Context, call func(context.Context) err
 		return err
 	}
 	v.redisErrors.Add(1)
-	v.log.WarnContext(ctx, "authn: Redis call failed; using the in-process leases, Redis is tried again after a probe interval", "err", err)
+	v.redisLog.Log(ctx, time.Now(), slog.LevelWarn, "authn: Redis call failed; using the in-process leases, Redis is tried again after a probe interval", "err", err)
 	v.hookRefresh("redis", err)
 	return err
 }

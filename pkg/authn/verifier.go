@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchid/latch/pkg/breaker"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/revocation"
 )
 
@@ -61,9 +62,10 @@ type Verifier struct {
 	adoptMu sync.Mutex
 
 	keys      keyNames
-	redis     *redisCluster    // nil without Redis
-	mem       *localLeases     // used without Redis and while Redis is failing
-	redisDown *breaker.Breaker // pkg/breaker: Redis skipped while it keeps failing
+	redis     *redisCluster       // nil without Redis
+	mem       *localLeases        // used without Redis and while Redis is failing
+	redisDown *breaker.Breaker    // pkg/breaker: Redis skipped while it keeps failing
+	redisLog  *redisclient.Logger // pkg/redisclient's throttle for the failures logged meanwhile
 	flight    singleflight.Group
 
 	leaseTTL   time.Duration // refresh lease: a little under RefreshInterval
@@ -136,6 +138,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		done:       make(chan struct{}),
 		accepted:   newAcceptedCache(cfg.AcceptedCacheSize),
 	}
+	v.redisLog = redisclient.NewLogger(v.log, redisclient.DefaultInterval)
 	if cfg.Redis != nil {
 		v.redis = newRedisCluster(cfg.Redis, v.keys, max(24*time.Hour, 3*cfg.RefreshInterval))
 	}

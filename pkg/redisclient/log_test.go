@@ -117,3 +117,49 @@ func TestRouteLogsCarriesGoRedisOwnLines(t *testing.T) {
 		t.Fatalf("go-redis's dial failure did not reach the slog logger; got %q", out)
 	}
 }
+
+// TestServiceLinesShareTheThrottle: a service's own lines about failed
+// Redis calls follow the rule go-redis's lines do, each message its own
+// kind, its attributes kept, apart from go-redis's kinds.
+func TestServiceLinesShareTheThrottle(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLogger(slog.New(slog.NewJSONHandler(&buf, nil)), 30*time.Second)
+	start := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return start }
+	ctx := context.Background()
+	const failed, back = "rate limit store failed", "rate limit store answers again"
+	l.Log(ctx, start, slog.LevelWarn, failed, "err", "refused")
+	l.Printf(ctx, "redis: connection pool: failed to dial after %d attempts: %v", 1, "refused") // another kind
+	l.Log(ctx, start.Add(time.Second), slog.LevelWarn, failed, "err", "refused")
+	l.Log(ctx, start.Add(2*time.Second), slog.LevelInfo, back, "outage", "2s")
+	l.Log(ctx, start.Add(20*time.Second), slog.LevelWarn, failed, "err", "refused")
+	l.Log(ctx, start.Add(30*time.Second), slog.LevelWarn, failed, "err", "timeout")
+	l.Log(ctx, start.Add(32*time.Second), slog.LevelInfo, back, "outage", "1s")
+	want := []map[string]any{
+		{"level": "WARN", "msg": failed, "err": "refused"},
+		{"level": "WARN", "msg": "redis client", "detail": "connection pool: failed to dial after 1 attempts: refused"},
+		{"level": "INFO", "msg": back, "outage": "2s"},
+		{"level": "WARN", "msg": failed, "err": "timeout", "similar_lines_left_out": float64(2)},
+		{"level": "INFO", "msg": back, "outage": "1s"},
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("wrote %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, raw := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			t.Fatal(err)
+		}
+		delete(rec, "time")
+		if len(rec) != len(want[i]) {
+			t.Errorf("line %d = %v, want %v", i, rec, want[i])
+			continue
+		}
+		for k, v := range want[i] {
+			if rec[k] != v {
+				t.Errorf("line %d: %s = %v, want %v", i, k, rec[k], v)
+			}
+		}
+	}
+}

@@ -58,13 +58,13 @@ func (h *handler) accountLimit(c *gin.Context) {
 
 	isKnown, err := rl.Accounts.Remembers(ctx, known, time.Now())
 	if err != nil {
-		rl.outage.failed(ctx, h.log, err, time.Now())
+		rl.outage.failed(ctx, err, time.Now())
 		return
 	}
 	if !isKnown {
 		d, err := rl.Accounts.Peek(ctx, account, rl.AccountRule, time.Now())
 		if err != nil {
-			rl.outage.failed(ctx, h.log, err, time.Now())
+			rl.outage.failed(ctx, err, time.Now())
 			return
 		}
 		if !d.Allowed {
@@ -81,6 +81,6 @@ func (h *handler) accountLimit(c *gin.Context) {
 		_, err = rl.Accounts.Consume(ctx, account, rl.AccountRule, time.Now())
 	}
 	if err != nil {
-		rl.outage.failed(ctx, h.log, err, time.Now())
+		rl.outage.failed(ctx, err, time.Now())
 	}
 }

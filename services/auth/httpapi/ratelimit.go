@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/signedcookie"
 	"github.com/latchid/latch/services/auth/ratelimit"
 )
@@ -36,54 +37,47 @@ type RateLimit struct {
 	outage storeOutage
 }
 
-// failLogEvery spaces the reminders while the store keeps failing.
-const failLogEvery = 30 * time.Second
-
-// storeOutage turns the store's failures into a few log lines instead of
-// one per request (an attack during an outage would double the log): one
-// when it starts failing, a reminder at most every failLogEvery saying how
-// many requests went through unlimited, one when it answers again.
-// auth_rate_limit_store_errors_total counts every failure.
+// storeOutage logs the store's failures, each a request let through
+// unlimited, through pkg/redisclient's throttle (Latch's one rule for Redis
+// error logs: a kind of line at most once per 30 s, carrying the number
+// left out since), so an outage, or an attack during one, costs a few lines
+// and not one per request; auth_rate_limit_store_errors_total counts every
+// failure. When the store answers again, a line says limiting resumed, with
+// how long the outage lasted and how many requests it let through.
 type storeOutage struct {
+	log     *redisclient.Logger
 	failing atomic.Bool // read on every request; mu is taken only around failures
 
 	mu         sync.Mutex
 	since      time.Time // first failure of this outage
-	logged     time.Time // last line written
 	letThrough int       // requests let through since the outage began
-	unlogged   int       // of those, since the last line
 }
 
-func (o *storeOutage) failed(ctx context.Context, log *slog.Logger, err error, now time.Time) {
+func (o *storeOutage) failed(ctx context.Context, err error, now time.Time) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if !o.failing.Load() {
 		o.failing.Store(true)
-		o.since, o.logged, o.letThrough, o.unlogged = now, now, 1, 0
-		log.WarnContext(ctx, "rate limit store failed; requests go through unlimited until it answers", "err", err)
-		return
+		o.since, o.letThrough = now, 0
 	}
 	o.letThrough++
-	o.unlogged++
-	if now.Sub(o.logged) >= failLogEvery {
-		log.WarnContext(ctx, "rate limit store still failing; requests go through unlimited", "err", err,
-			"let_through", o.unlogged, "outage", now.Sub(o.since).Round(time.Second).String())
-		o.logged, o.unlogged = now, 0
-	}
+	o.mu.Unlock()
+	o.log.Log(ctx, now, slog.LevelWarn, "rate limit store failed; requests go through unlimited until it answers", "err", err)
 }
 
-func (o *storeOutage) answered(ctx context.Context, log *slog.Logger, now time.Time) {
+func (o *storeOutage) answered(ctx context.Context, now time.Time) {
 	if !o.failing.Load() {
 		return
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if !o.failing.Load() { // another request saw it first
+		o.mu.Unlock()
 		return
 	}
 	o.failing.Store(false)
-	log.InfoContext(ctx, "rate limit store answers again; limiting resumed",
-		"let_through", o.letThrough, "outage", now.Sub(o.since).Round(time.Millisecond).String())
+	letThrough, outage := o.letThrough, now.Sub(o.since).Round(time.Millisecond)
+	o.mu.Unlock()
+	o.log.Log(ctx, now, slog.LevelInfo, "rate limit store answers again; limiting resumed",
+		"let_through", letThrough, "outage", outage.String())
 }
 
 // rateLimit answers 429 with X-Retry-After once a client used up its
@@ -101,10 +95,10 @@ func (h *handler) rateLimit(c *gin.Context) {
 	ctx := c.Request.Context()
 	d, err := rl.Limiter.Consume(ctx, key, rl.Rules.For(path), time.Now())
 	if err != nil {
-		rl.outage.failed(ctx, h.log, err, time.Now())
+		rl.outage.failed(ctx, err, time.Now())
 		return
 	}
-	rl.outage.answered(ctx, h.log, time.Now())
+	rl.outage.answered(ctx, time.Now())
 	if !d.Allowed {
 		c.Header("X-Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
 		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"message": "Too many requests. Please try again later."})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/httplog/ginlog"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/signing"
 )
@@ -104,6 +105,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		limit:    cfg.RateLimit,
 		clients:  newClientAddress(cfg.TrustedProxies, cfg.ClientIPHeader),
 		plugins:  cfg.Plugins,
+	}
+	if h.limit != nil {
+		h.limit.outage.log = redisclient.NewLogger(log, redisclient.DefaultInterval)
 	}
 
 	gin.SetMode(gin.ReleaseMode)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/latchid/latch/pkg/breaker"
 	"github.com/latchid/latch/pkg/httplog"
+	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/pkg/revocation"
 )
 
@@ -90,6 +91,8 @@ type Exchanger struct {
 	// redisDown keeps a failing Redis from costing every request its
 	// timeout: after failures in a row, one call a second tries it.
 	redisDown *breaker.Breaker
+	// redisLog is pkg/redisclient's throttle for the failures logged meanwhile.
+	redisLog *redisclient.Logger
 }
 
 type entry struct {
@@ -113,7 +116,8 @@ func New(cfg Config) (*Exchanger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)
 	}
-	return &Exchanger{cfg: cfg, local: local, redisDown: breaker.New(breaker.DefaultProbeEvery)}, nil
+	return &Exchanger{cfg: cfg, local: local, redisDown: breaker.New(breaker.DefaultProbeEvery),
+		redisLog: redisclient.NewLogger(cfg.Logger, redisclient.DefaultInterval)}, nil
 }
 
 // Token returns a JWT for the session, fetched from auth with the
@@ -246,8 +250,9 @@ func (x *Exchanger) toRedis(ctx context.Context, key string, e entry) {
 }
 
 // redis runs one call to the shared cache within RedisTimeout, unless
-// Redis keeps failing (pkg/breaker). A failure is logged; a call not
-// tried is not (that would be a line per request during an outage).
+// Redis keeps failing (pkg/breaker). A failure is logged through
+// pkg/redisclient's throttle (a line per operation per 30 s, with the
+// number left out); a call not tried is not logged.
 func (x *Exchanger) redis(ctx context.Context, op string, call func(context.Context) error) error {
 	err := x.redisDown.Do(time.Now(), func() error {
 		ctx, cancel := context.WithTimeout(ctx, RedisTimeout)
@@ -255,7 +260,7 @@ func (x *Exchanger) redis(ctx context.Context, op string, call func(context.Cont
 		return call(ctx)
 	})
 	if err != nil && !errors.Is(err, breaker.ErrOpen) {
-		x.cfg.Logger.WarnContext(ctx, "token cache: "+op+" redis failed; auth answers meanwhile, Redis is tried again in a second", "err", err)
+		x.redisLog.Log(ctx, x.cfg.Now(), slog.LevelWarn, "token cache: "+op+" redis failed; auth answers meanwhile, Redis is tried again in a second", "err", err)
 	}
 	return err
 }
