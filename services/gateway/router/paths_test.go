@@ -43,9 +43,9 @@ func raw(t *testing.T, gwURL, method, target string, header map[string]string) (
 // that does not start with an API prefix exactly is the UI's, whatever it
 // would become once cleaned: //api/tasks is not the tasks API, and
 // /api/tasks/../auth/… goes to tasks (which knows no such route), never to
-// auth with the session cookie. Only the methods gin's Any registered
-// reach an upstream. (These answers are the gin router's, pinned before the
-// gateway left gin.)
+// auth with the session cookie. Only RFC 9110's methods and PATCH reach an
+// upstream. (These answers are the gin router's, pinned before the gateway
+// left gin for plain net/http.)
 func TestOddPathsRouteAsBefore(t *testing.T) {
 	t.Parallel()
 	auth, tasks := newUpstream(t, nil), newUpstream(t, nil)
