@@ -35,6 +35,18 @@ func lines(t *testing.T, out *testlog.Buffer) []map[string]any {
 	return got
 }
 
+// linesAfter waits until at least n log lines arrived (a response that was
+// flushed reaches the client before its line is written) and returns them.
+func linesAfter(t *testing.T, out *testlog.Buffer, n int) []map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if got := lines(t, out); len(got) >= n {
+			return got
+		}
+	}
+	return lines(t, out)
+}
+
 // TestRequestIDsAndRoutes runs Middleware in a real server behind two
 // nested route trackers (observe's and tracing's): the id rule, and both
 // trackers learning the route the router named.
@@ -142,7 +154,7 @@ func TestLoggedStatusAndUser(t *testing.T) {
 			w.WriteHeader(http.StatusAccepted)
 		}, 202, "user-1"},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(httplog.Middleware(log)(tc.handler))
 			defer srv.Close()
@@ -154,9 +166,9 @@ func TestLoggedStatusAndUser(t *testing.T) {
 			if float64(resp.StatusCode) != tc.status {
 				t.Fatalf("client got %d, want %v", resp.StatusCode, tc.status)
 			}
-			all := lines(t, out)
+			all := linesAfter(t, out, i+1)
 			line := all[len(all)-1]
-			if line["status"] != tc.status || line["user_id"] != tc.user {
+			if len(all) != i+1 || line["status"] != tc.status || line["user_id"] != tc.user {
 				t.Errorf("log line %v, want status %v user_id %v", line, tc.status, tc.user)
 			}
 		})
