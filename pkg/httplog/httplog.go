@@ -76,6 +76,7 @@ type Line struct {
 	id    string
 	r     *http.Request
 	facts *facts
+	rec   recorder // Middleware's, in the same allocation
 }
 
 // Start begins the log line of r, which w answers: it accepts r's request
@@ -115,9 +116,9 @@ func Middleware(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, line := Start(w, r)
-			rec := &recorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
-			line.Finish(log, rec.final())
+			line.rec.ResponseWriter = w
+			next.ServeHTTP(&line.rec, r)
+			line.Finish(log, line.rec.final())
 		})
 	}
 }
