@@ -43,6 +43,45 @@ func (h *handler) strictTransport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// keepHeaders puts the headers w has now (the gateway's own: the request
+// id, HSTS) back on the final answer if they are gone by then. After
+// passing on an upstream's 1xx (the 100 Continue of a request sent with
+// Expect), httputil clears the header map, own headers included.
+func keepHeaders(w http.ResponseWriter) http.ResponseWriter {
+	return &headerKeeper{ResponseWriter: w, own: w.Header().Clone()}
+}
+
+type headerKeeper struct {
+	http.ResponseWriter
+	own   http.Header
+	final bool // the final (non-1xx) header is written
+}
+
+func (k *headerKeeper) Write(b []byte) (int, error) {
+	if !k.final {
+		k.WriteHeader(http.StatusOK)
+	}
+	return k.ResponseWriter.Write(b)
+}
+
+func (k *headerKeeper) WriteHeader(code int) {
+	if !k.final && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		k.final = true
+		h := k.Header()
+		for name, values := range k.own {
+			if _, ok := h[name]; !ok {
+				h[name] = values
+			}
+		}
+	}
+	k.ResponseWriter.WriteHeader(code)
+}
+
+func (k *headerKeeper) Flush() { _ = http.NewResponseController(k.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (k *headerKeeper) Unwrap() http.ResponseWriter { return k.ResponseWriter }
+
 type forwardedForKey struct{}
 
 // withForwardedFor carries the X-Forwarded-For of the request on whose

@@ -2,13 +2,18 @@ package router_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/latchid/latch/pkg/forwarded"
 )
 
 // raw sends one request with exactly this method and request target (no
@@ -138,5 +143,48 @@ func TestOddPathsCarryNoCookieToTheWrongUpstream(t *testing.T) {
 	resp, body := raw(t, gw.URL, "POST", "/api/tasks/../auth/sign-out", map[string]string{"Cookie": sessionCookie, "Origin": "http://evil.example", "Content-Length": "0"})
 	if resp.StatusCode != 403 || !strings.Contains(body, "Cross-site request refused") {
 		t.Errorf("cross-site POST = %d %q, want 403", resp.StatusCode, body)
+	}
+}
+
+// TestExpectContinueKeepsTheGatewaysHeaders: a request sent with Expect:
+// 100-continue (curl's large uploads) gets the upstream's 100 Continue and
+// then a final answer that still carries the gateway's own headers, the
+// request id and HSTS, once each. httputil clears the header map after
+// passing a 1xx on, which dropped them (under gin as well).
+func TestExpectContinueKeepsTheGatewaysHeaders(t *testing.T) {
+	t.Parallel()
+	auth := newUpstream(t, nil)
+	tasks := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body) // reading is what sends the 100 Continue
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(body)
+	})
+	gw := newGateway(t, gatewayOpts{auth: auth.URL, tasks: tasks.URL, trusted: forwarded.MustParse("127.0.0.4")})
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, ExpectContinueTimeout: 5 * time.Second}, Timeout: 10 * time.Second}
+	var interim []int
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error { interim = append(interim, code); return nil },
+	})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw.URL+"/api/tasks", strings.NewReader(`{"title":"t"}`))
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Set("Authorization", "Bearer x")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Request-Id", "upload-1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || string(body) != `{"title":"t"}` || len(interim) == 0 || interim[0] != 100 {
+		t.Fatalf("= %d %q after 1xx %v, want 100 Continue then 201 with the body", resp.StatusCode, body, interim)
+	}
+	if got := strings.Join(resp.Header.Values("X-Request-Id"), ","); got != "upload-1" {
+		t.Errorf("X-Request-Id %q, want upload-1 once", got)
+	}
+	if got := strings.Join(resp.Header.Values("Strict-Transport-Security"), ","); got != "max-age=31536000" {
+		t.Errorf("Strict-Transport-Security %q, want the gateway's once", got)
 	}
 }

@@ -69,6 +69,9 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 	recoverPanics := httplog.Recover(log, map[string]string{"detail": "Internal Server Error"})
 	return recoverPanics(httplog.Middleware(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.strictTransport(w, r)
+		if r.Header.Get("Expect") != "" {
+			w = keepHeaders(w)
+		}
 		route, serve := h.route(r)
 		httplog.SetRoute(r, route)
 		serve(w, r)
