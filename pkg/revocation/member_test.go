@@ -16,8 +16,8 @@ import (
 // second works, and only the user's tokens naming that organization count.
 func TestAMemberEventRefusesTheUsersTokensForThatOrganizationUpToItsSecond(t *testing.T) {
 	c := &clock{t: time.Date(2026, 12, 6, 1, 0, 10, 500e6, time.UTC)} // 01:00:10.5
-	at := c.t.Add(-300 * time.Millisecond)                           // 01:00:10.2
-	sec := at.Truncate(time.Second)                                  // 01:00:10
+	at := c.t.Add(-300 * time.Millisecond)                            // 01:00:10.2
+	sec := at.Truncate(time.Second)                                   // 01:00:10
 	s := synced(t, c,
 		Event{ID: 1, Kind: KindMember, Subject: "ann", OrganizationID: "acme", At: at, Until: at.Add(16 * time.Minute)},
 		Event{ID: 2, Kind: KindOrganizationDeleted, Subject: "gone-org", At: at, Until: at.Add(16 * time.Minute)},
