@@ -104,7 +104,7 @@ bench-auth: build
 bench-tasks: build
 	cd bench/tasks && ./run
 
-## bench-revocation: revocation latency at 3 tasks replicas under wrk, and throughput with 10,000 revoked sessions
+## bench-revocation: revocation and demotion latency at 3 tasks replicas under wrk, and throughput with 10,000 revoked sessions
 bench-revocation:
 	cd bench/revocation && flock /tmp/latch-bench.lock ./run
 
