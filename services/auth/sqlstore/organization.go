@@ -41,10 +41,14 @@ func (memberRow) TableName() string { return "member" }
 
 // memberWithUser is a member joined with its user.
 type memberWithUser struct {
-	memberRow
-	UserName  string  `gorm:"column:user_name"`
-	UserEmail string  `gorm:"column:user_email"`
-	UserImage *string `gorm:"column:user_image"`
+	ID             string    `gorm:"column:id"`
+	OrganizationID string    `gorm:"column:organization_id"`
+	UserID         string    `gorm:"column:user_id"`
+	Role           string    `gorm:"column:role"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UserName       string    `gorm:"column:user_name"`
+	UserEmail      string    `gorm:"column:user_email"`
+	UserImage      *string   `gorm:"column:user_image"`
 }
 
 func (r memberWithUser) domain(w wallClock) organization.Member {
@@ -189,9 +193,14 @@ func (s *IdentityStore) members(ctx context.Context) *gorm.DB {
 }
 
 func (s *IdentityStore) oneMember(q *gorm.DB, op string) (organization.Member, error) {
-	var row memberWithUser
-	err := q.Take(&row).Error
-	return row.domain(s.w), classify(op, err)
+	var rows []memberWithUser
+	if err := q.Limit(1).Scan(&rows).Error; err != nil {
+		return organization.Member{}, classify(op, err)
+	}
+	if len(rows) == 0 {
+		return organization.Member{}, identity.ErrNotFound
+	}
+	return rows[0].domain(s.w), nil
 }
 
 func (s *IdentityStore) Member(ctx context.Context, orgID, userID string) (organization.Member, error) {
@@ -209,7 +218,7 @@ func (s *IdentityStore) MemberByEmail(ctx context.Context, orgID, email string) 
 func (s *IdentityStore) Members(ctx context.Context, orgID string, limit, offset int) ([]organization.Member, int, error) {
 	var rows []memberWithUser
 	err := s.members(ctx).Where("member.organization_id = ?", orgID).Order("member.created_at, member.id").
-		Limit(limit).Offset(offset).Find(&rows).Error
+		Limit(limit).Offset(offset).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, classify("list members", err)
 	}
@@ -290,18 +299,25 @@ func (s *IdentityStore) Invitations(ctx context.Context, orgID string) ([]organi
 }
 
 func (s *IdentityStore) InvitationsFor(ctx context.Context, email string) ([]organization.UserInvitation, error) {
-	var rows []struct {
-		invitationRow
-		OrganizationName string `gorm:"column:organization_name"`
+	var rows []invitationRow
+	err := s.db.WithContext(ctx).Where("email = ?", email).Order("created_at, id").Find(&rows).Error
+	if err != nil {
+		return nil, classify("list user invitations", err)
 	}
-	err := s.db.WithContext(ctx).Table("invitation").Select("invitation.*, organization.name AS organization_name").
-		Joins("JOIN organization ON organization.id = invitation.organization_id").
-		Where("invitation.email = ?", email).Order("invitation.created_at, invitation.id").Find(&rows).Error
-	out := make([]organization.UserInvitation, len(rows))
-	for i, r := range rows {
-		out[i] = organization.UserInvitation{Invitation: r.domain(s.w), OrganizationName: r.OrganizationName}
+	out := make([]organization.UserInvitation, 0, len(rows))
+	names := map[string]string{}
+	for _, r := range rows {
+		name, ok := names[r.OrganizationID]
+		if !ok {
+			var org organizationRow
+			if err := s.db.WithContext(ctx).Select("name").Where("id = ?", r.OrganizationID).Take(&org).Error; err != nil {
+				return nil, classify("list user invitations", err)
+			}
+			name, names[r.OrganizationID] = org.Name, org.Name
+		}
+		out = append(out, organization.UserInvitation{Invitation: r.domain(s.w), OrganizationName: name})
 	}
-	return out, classify("list user invitations", err)
+	return out, nil
 }
 
 func (s *IdentityStore) SetInvitationStatus(ctx context.Context, id, from, status string) (organization.Invitation, bool, error) {
