@@ -128,7 +128,7 @@ func TestDefaultRolesGrantBetterAuthsStatements(t *testing.T) {
 		{"member", P{"member": {"delete"}}, false},
 		{"member", P{"invitation": {"create"}}, false},
 		{"member", P{"ac": {"read"}}, true},
-		{"member,admin", P{"member": {"update"}}, true},     // any role of the member grants
+		{"member,admin", P{"member": {"update"}}, true},    // any role of the member grants
 		{" admin , member", P{"member": {"update"}}, true}, // padded names are the same roles
 		{"admin", P{"member": {"update"}, "ac": {"read"}, "nope": {"x"}}, false},
 		{"owner", P{"billing": {"read"}}, false}, // an unknown resource
