@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,10 +61,17 @@ func (h *handler) orgFail(c *gin.Context, err error) {
 	}
 	status := orgStatus[refusal.Kind]
 	if refusal.Message == "" {
-		c.AbortWithStatus(status)
+		bareStatus(c, status)
 		return
 	}
 	c.AbortWithStatusJSON(status, &apiError{Status: status, Code: refusal.Code, Message: refusal.Message})
+}
+
+// bareStatus is Better Auth's APIError without a body: the status, an
+// empty body, and still its JSON content type.
+func bareStatus(c *gin.Context, status int) {
+	c.Header("Content-Type", "application/json")
+	c.AbortWithStatus(status)
 }
 
 func actorOf(auth identity.Authenticated) organization.Actor {
@@ -230,7 +238,7 @@ func (h *handler) createOrganization(c *gin.Context) {
 		return
 	}
 	if !ok { // Better Auth: a bare 401
-		c.AbortWithStatus(http.StatusUnauthorized)
+		bareStatus(c, http.StatusUnauthorized)
 		return
 	}
 	org, owner, err := h.orgs.Create(c.Request.Context(), actorOf(auth), inputOf[organization.CreateInput](c))
@@ -316,7 +324,7 @@ func (h *handler) deleteOrganization(c *gin.Context) {
 		return
 	}
 	if !ok {
-		c.AbortWithStatus(http.StatusUnauthorized)
+		bareStatus(c, http.StatusUnauthorized)
 		return
 	}
 	org, err := h.orgs.Delete(c.Request.Context(), actorOf(auth), inputOf[string](c))
@@ -654,12 +662,14 @@ func parseRemoveMember(b body, v *validationErrors) organization.RemoveInput {
 }
 
 func (h *handler) removeMember(c *gin.Context) {
-	m, err := h.orgs.Remove(c.Request.Context(), actorOf(authOf(c)), inputOf[organization.RemoveInput](c))
+	in := inputOf[organization.RemoveInput](c)
+	m, err := h.orgs.Remove(c.Request.Context(), actorOf(authOf(c)), in)
 	if err != nil {
 		h.orgFail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"member": renderMember(m, false)})
+	// Better Auth's lookup by email joins the user; by id it drops it.
+	c.JSON(http.StatusOK, gin.H{"member": renderMember(m, strings.Contains(in.MemberIDOrEmail, "@"))})
 }
 
 func (h *handler) leaveOrganization(c *gin.Context) {
