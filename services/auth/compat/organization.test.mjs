@@ -209,6 +209,52 @@ describe(`organization answers: Latch against Better Auth 1.7.25 (target: ${TARG
     });
   });
 
+  it("updates, reads, rejects, cancels, lists invitations and refuses the only owner's leave", STEP, async () => {
+    await compare("update", async (server) => {
+      const { owner } = state.get(server);
+      await owner.client.organization.update({ data: { name: "Acme Inc", metadata: { plan: "pro" } } });
+      return obs(server, owner);
+    });
+    await compare("get-organization", async (server) => {
+      const { owner } = state.get(server);
+      await owner.client.organization.getOrganization({ query: {} });
+      return obs(server, owner);
+    });
+    await compare("list-user-invitations with an unverified email", async (server) => {
+      const { eve } = state.get(server);
+      await eve.client.organization.listUserInvitations();
+      return obs(server, eve);
+    });
+    await compare("reject", async (server) => {
+      const s = state.get(server);
+      const r = await s.owner.client.organization.inviteMember({ email: "eve@example.com", role: "member" });
+      s.eveInvitation = r.data.id;
+      await s.eve.client.organization.rejectInvitation({ invitationId: r.data.id });
+      return obs(server, s.eve);
+    });
+    await compare("accept a rejected invitation", async (server) => {
+      const s = state.get(server);
+      await s.eve.client.organization.acceptInvitation({ invitationId: s.eveInvitation });
+      return obs(server, s.eve);
+    });
+    await compare("cancel", async (server) => {
+      const s = state.get(server);
+      const r = await s.owner.client.organization.inviteMember({ email: "zed@example.com", role: ["admin", "member"] });
+      await s.owner.client.organization.cancelInvitation({ invitationId: r.data.id });
+      return obs(server, s.owner);
+    });
+    await compare("list-invitations", async (server) => {
+      const { owner } = state.get(server);
+      await owner.client.organization.listInvitations();
+      return obs(server, owner);
+    });
+    await compare("the only owner leaves", async (server) => {
+      const s = state.get(server);
+      await s.owner.client.organization.leave({ organizationId: s.orgId });
+      return obs(server, s.owner);
+    });
+  });
+
   it("removes a member and deletes the organization", STEP, async () => {
     await compare("remove-member", async (server) => {
       const s = state.get(server);
