@@ -285,6 +285,16 @@ func TestOrganizationAttacks(t *testing.T) {
 	expect(t, "remove a member of another organization", r, http.StatusBadRequest, "MEMBER_NOT_FOUND")
 	r, _ = ts.as(owner, "/api/auth/organization/update-member-role", fmt.Sprintf(`{"memberId":%q,"role":"admin","organizationId":%q}`, otherMember, otherOrgID))
 	expect(t, "act in an organization one is not in", r, http.StatusBadRequest, "MEMBER_NOT_FOUND")
+	r, _ = ts.as(owner, "/api/auth/organization/invite-member", fmt.Sprintf(`{"email":"z@example.com","role":"member","organizationId":%q}`, otherOrgID))
+	expect(t, "invite into an organization one is not in", r, http.StatusBadRequest, "MEMBER_NOT_FOUND")
+	_, pendingOther := ts.as(other, "/api/auth/organization/invite-member", fmt.Sprintf(`{"email":"z@example.com","role":"member","organizationId":%q}`, otherOrgID))
+	r, _ = ts.as(owner, "/api/auth/organization/cancel-invitation", fmt.Sprintf(`{"invitationId":%q}`, pendingOther["id"]))
+	expect(t, "cancel another organization's invitation", r, http.StatusBadRequest, "MEMBER_NOT_FOUND")
+	if n := ts.count(`SELECT count(*) FROM invitation WHERE id = $1 AND status = 'pending'`, pendingOther["id"]); n != 1 {
+		t.Error("another organization's invitation was cancelled")
+	}
+	r, _ = ts.as(owner, "/api/auth/organization/delete", fmt.Sprintf(`{"organizationId":%q}`, otherOrgID))
+	expect(t, "delete an organization one is not in", r, http.StatusBadRequest, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
 	if n := ts.count(`SELECT count(*) FROM member WHERE id = $1 AND role = 'member'`, otherMember); n != 1 {
 		t.Error("the other organization's member was changed")
 	}
