@@ -241,6 +241,7 @@ func (v *Verifier) checkRevoked(p Principal) error {
 	}
 	switch err := v.cfg.Revocations.Check(revocation.Token{
 		Subject: p.UserID, SessionID: p.SessionID, ClientID: p.ClientID, IssuedAt: p.IssuedAt,
+		OrganizationID: p.OrganizationID,
 	}); {
 	case err == nil:
 		return nil

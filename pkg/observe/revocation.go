@@ -55,7 +55,7 @@ func (o *Observer) WatchRevocations(f *revocation.Follower, required bool) {
 			Help: "Revocation events received.",
 		}, func() float64 { return float64(f.Stats().Applied) }),
 	)
-	for _, kind := range []string{revocation.KindSession, revocation.KindUser, revocation.KindUserDeleted, revocation.KindClient} {
+	for _, kind := range []string{revocation.KindSession, revocation.KindUser, revocation.KindUserDeleted, revocation.KindClient, revocation.KindMember, revocation.KindOrganizationDeleted} {
 		o.wrapped.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "revocation_deny_entries",
 			Help:        "Entries in the in-memory deny set, by kind.",

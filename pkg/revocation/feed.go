@@ -38,9 +38,10 @@ const (
 	// issued before At are refused. Tokens without it keep working, and
 	// tokens minted afterwards carry the new role (or none).
 	KindMember = "member"
-	// KindOrganizationDeleted: organization Subject was deleted; services
-	// delete what they hold for it (team tasks), and tokens naming it are
-	// refused as a member event for each of its members also says.
+	// KindOrganizationDeleted: organization Subject was deleted; every
+	// token naming it in org is refused, whoever it was issued to and
+	// whenever (until Until: tokens issued after the deletion cannot name
+	// it), and services delete what they hold for it (team tasks).
 	KindOrganizationDeleted = "organization_deleted"
 )
 

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// ErrRevoked: the token belongs to a session, user or client that was revoked.
+// ErrRevoked: the token belongs to a session, user or client that was
+// revoked, or names an organization its user's membership of changed.
 var ErrRevoked = errors.New("revocation: token revoked")
 
 // ErrStale: the feed has not been heard from for longer than the set's
@@ -20,7 +21,10 @@ type Token struct {
 	Subject   string    // sub
 	SessionID string    // sid; empty on client tokens and tokens minted before sid existed
 	ClientID  string    // client_id of a client-credentials token
-	IssuedAt  time.Time // iat (zero when absent: refused by any user revocation)
+	IssuedAt  time.Time // iat (zero when absent: refused by any user or member revocation)
+	// OrganizationID is the org claim: the organization the token's role
+	// claims are about (empty when the session had none active).
+	OrganizationID string
 }
 
 // Set is the deny set: the revocations whose tokens may still be alive,
@@ -31,10 +35,12 @@ type Set struct {
 	maxStale time.Duration
 
 	mu       sync.RWMutex
-	sessions map[string]time.Time   // sid → until
-	users    map[string]userRevoked // user id → tokens issued before
-	deleted  map[string]time.Time   // user id → until
-	clients  map[string]time.Time   // client id → until
+	sessions map[string]time.Time     // sid → until
+	users    map[string]userRevoked   // user id → tokens issued before
+	deleted  map[string]time.Time     // user id → until
+	clients  map[string]time.Time     // client id → until
+	members  map[member]revokedBefore // (user, org) → tokens issued up to
+	orgs     map[string]time.Time     // deleted organization id → until
 	pruneAt  time.Time
 
 	// synced is the unix nanos of the last answer from the feed; 0: never.
@@ -44,6 +50,14 @@ type Set struct {
 type userRevoked struct {
 	before time.Time // whole seconds: tokens with an earlier iat are refused
 	until  time.Time
+}
+
+// member names one user's membership of one organization.
+type member struct{ user, org string }
+
+type revokedBefore struct {
+	last  time.Time // whole seconds: tokens with an iat up to it are refused
+	until time.Time
 }
 
 // DefaultMaxStale is how long a set keeps accepting tokens after it last
@@ -65,6 +79,7 @@ func NewSet(maxStale time.Duration, now func() time.Time) *Set {
 		now: now, maxStale: maxStale,
 		sessions: map[string]time.Time{}, users: map[string]userRevoked{},
 		deleted: map[string]time.Time{}, clients: map[string]time.Time{},
+		members: map[member]revokedBefore{}, orgs: map[string]time.Time{},
 	}
 }
 
@@ -81,6 +96,11 @@ func (s *Set) Check(t Token) error {
 	defer s.mu.RUnlock()
 	if t.SessionID != "" {
 		if until, ok := s.sessions[t.SessionID]; ok && now.Before(until) {
+			return ErrRevoked
+		}
+	}
+	if t.OrganizationID != "" {
+		if until, ok := s.orgs[t.OrganizationID]; ok && now.Before(until) {
 			return ErrRevoked
 		}
 	}
@@ -101,6 +121,16 @@ func (s *Set) Check(t Token) error {
 		// one) keeps working; one without a sid is refused to be safe.
 		iat := t.IssuedAt.Unix()
 		if iat < u.before.Unix() || (t.SessionID == "" && iat == u.before.Unix()) {
+			return ErrRevoked
+		}
+	}
+	if t.OrganizationID != "" && len(s.members) > 0 {
+		// The token's org and org_role claims were true when it was issued;
+		// a membership change makes them stale. The change's own second is
+		// refused too: auth never mints a token naming the organization for
+		// that user in the second of a change (it waits for the next), so
+		// a token of that second is one minted before the change.
+		if m, ok := s.members[member{t.Subject, t.OrganizationID}]; ok && now.Before(m.until) && t.IssuedAt.Unix() <= m.last.Unix() {
 			return ErrRevoked
 		}
 	}
@@ -153,6 +183,17 @@ func (s *Set) Apply(events ...Event) {
 			s.deleted[e.Subject] = later(s.deleted[e.Subject], e.Until)
 		case KindClient:
 			s.clients[e.Subject] = later(s.clients[e.Subject], e.Until)
+		case KindMember:
+			if e.OrganizationID == "" {
+				continue // names no organization: no token can match it
+			}
+			k := member{e.Subject, e.OrganizationID}
+			m := s.members[k]
+			m.last = later(m.last, e.At.Truncate(time.Second))
+			m.until = later(m.until, e.Until)
+			s.members[k] = m
+		case KindOrganizationDeleted:
+			s.orgs[e.Subject] = later(s.orgs[e.Subject], e.Until)
 		}
 	}
 	if now.After(s.pruneAt) {
@@ -163,7 +204,7 @@ func (s *Set) Apply(events ...Event) {
 
 // prune drops the entries no live token can match any more.
 func (s *Set) prune(now time.Time) {
-	for _, m := range []map[string]time.Time{s.sessions, s.deleted, s.clients} {
+	for _, m := range []map[string]time.Time{s.sessions, s.deleted, s.clients, s.orgs} {
 		for k, until := range m {
 			if !now.Before(until) {
 				delete(m, k)
@@ -175,6 +216,11 @@ func (s *Set) prune(now time.Time) {
 			delete(s.users, k)
 		}
 	}
+	for k, m := range s.members {
+		if !now.Before(m.until) {
+			delete(s.members, k)
+		}
+	}
 }
 
 // Len counts the entries by kind, for metrics.
@@ -184,6 +230,7 @@ func (s *Set) Len() map[string]int {
 	return map[string]int{
 		KindSession: len(s.sessions), KindUser: len(s.users),
 		KindUserDeleted: len(s.deleted), KindClient: len(s.clients),
+		KindMember: len(s.members), KindOrganizationDeleted: len(s.orgs),
 	}
 }
 

@@ -131,7 +131,7 @@ func parsePlugins(names []string) (httpapi.Plugins, []string) {
 		case "two-factor":
 			p.TwoFactor = true
 		case "organization":
-			problems = append(problems, "AUTH_PLUGINS: the organization plugin is not available in this build")
+			p.Organization = true
 		default:
 			problems = append(problems, fmt.Sprintf("AUTH_PLUGINS: unknown plugin %q (known: %s)", name, strings.Join(knownPlugins, ", ")))
 		}
@@ -510,6 +510,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("trusted_proxies", c.TrustedProxies.String()),
 		slog.Bool("google_sign_in", c.Google.ClientID != ""),
 		slog.Bool("two_factor", c.Plugins.TwoFactor),
+		slog.Bool("organization", c.Plugins.Organization),
 		slog.Bool("require_email_verification", c.MailPolicy.RequireEmailVerification),
 		slog.Any("tracing", c.Tracing),
 	)

@@ -165,15 +165,18 @@ func TestDurationsThatMustNotBeNegative(t *testing.T) {
 func TestAuthPlugins(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		value     string
-		twoFactor bool
-		wantErr   string
+		value        string
+		twoFactor    bool
+		organization bool
+		wantErr      string
 	}{
-		{"", false, ""},
-		{"two-factor", true, ""},
-		{" two-factor , ", true, ""},
-		{"two-factor,2fa", false, `unknown plugin "2fa"`},
-		{"organization", false, "organization plugin is not available"},
+		{"", false, false, ""},
+		{"two-factor", true, false, ""},
+		{" two-factor , ", true, false, ""},
+		{"two-factor,2fa", false, false, `unknown plugin "2fa"`},
+		{"organization", false, true, ""},
+		{"two-factor,organization", true, true, ""},
+		{"two-factor,organisation", false, false, `unknown plugin "organisation"`},
 	} {
 		cfg, err := loadConfig(func(k string) string {
 			if k == "AUTH_PLUGINS" {
@@ -187,8 +190,9 @@ func TestAuthPlugins(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || cfg.Plugins.TwoFactor != tc.twoFactor {
-			t.Errorf("AUTH_PLUGINS=%q: two-factor %v, err %v; want %v", tc.value, cfg.Plugins.TwoFactor, err, tc.twoFactor)
+		if err != nil || cfg.Plugins.TwoFactor != tc.twoFactor || cfg.Plugins.Organization != tc.organization {
+			t.Errorf("AUTH_PLUGINS=%q: two-factor %v, organization %v, err %v; want %v, %v",
+				tc.value, cfg.Plugins.TwoFactor, cfg.Plugins.Organization, err, tc.twoFactor, tc.organization)
 		}
 	}
 }

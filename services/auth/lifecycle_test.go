@@ -28,6 +28,9 @@ type outboxMail struct {
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
 	OTP     string `json:"otp"`
+	// An organization invitation's.
+	InvitationID string `json:"invitationId"`
+	Link         string `json:"link"`
 }
 
 func readOutbox(t *testing.T, path string) []outboxMail {

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -37,6 +38,7 @@ import (
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/mail"
+	"github.com/latchid/latch/services/auth/organization"
 	"github.com/latchid/latch/services/auth/password"
 	"github.com/latchid/latch/services/auth/ratelimit"
 	"github.com/latchid/latch/services/auth/signing"
@@ -187,6 +189,10 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 		// Secrets and backup codes sealed as Better Auth's symmetricEncrypt seals them, with every configured secret.
 		a.ids.UseTwoFactor(identityStore, cfg.Keyring, policy)
 	}
+	var orgs *organization.Service
+	if cfg.Plugins.Organization {
+		orgs = organization.NewService(identityStore, mailer, invitationLink(cfg.BaseURL), organization.DefaultPolicy(), nil)
+	}
 	var providers []identity.OAuthProvider
 	if cfg.Google.ClientID != "" {
 		g, err := google.New(bg, google.Config{
@@ -220,7 +226,7 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
 		RateLimit:      rateLimit(cfg, a.redis, metrics),
 		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
-		Plugins: cfg.Plugins,
+		Plugins: cfg.Plugins, Organizations: orgs,
 	}, a.ids, countingIssuer{a.issuer, metrics}, log)
 	if err != nil {
 		return err
@@ -386,3 +392,14 @@ type passwordHasher struct{}
 
 func (passwordHasher) Hash(pw string) (string, error)       { return password.Hash(pw) }
 func (passwordHasher) Verify(hash, pw string) (bool, error) { return password.Verify(hash, pw) }
+
+// invitationLink is where an invitation mail points: the accept page at the
+// public origin (BETTER_AUTH_URL's scheme and host; behind the gateway, the
+// web UI's origin), /accept-invitation/{id}.
+func invitationLink(baseURL string) func(string) string {
+	origin := strings.TrimRight(baseURL, "/")
+	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
+		origin = u.Scheme + "://" + u.Host
+	}
+	return func(id string) string { return origin + "/accept-invitation/" + url.PathEscape(id) }
+}

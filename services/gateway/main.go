@@ -152,13 +152,17 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	a.handler = obs.Wrap(a.tracing.Handler(router.New(router.Config{
+	cookies := exchange.NewCookies(cfg.SecureCookies)
+	routes := router.New(router.Config{
 		Auth:            auth,
 		Tasks:           tasks,
 		FrontendOrigins: cfg.FrontendOrigins,
-		Cookies:         exchange.NewCookies(cfg.SecureCookies),
+		Cookies:         cookies,
 		TrustedProxies:  cfg.TrustedProxies,
-	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)))
+	}, tokens, web.Handler(web.Settings{SocialProviders: cfg.SocialProviders}), log)
+	// Switching organization through the gateway drops the session's token,
+	// so the browser's next request carries the new org claim.
+	a.handler = obs.Wrap(a.tracing.Handler(exchange.EvictOnSwitch(tokens, cookies, routes)))
 	return a, nil
 }
 

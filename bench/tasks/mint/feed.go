@@ -28,11 +28,20 @@ func newFeed(revoked int, ttl time.Duration) *feed {
 }
 
 func (f *feed) add(sid string) {
+	f.append(revocation.Event{Kind: revocation.KindSession, Subject: sid})
+}
+
+// addMember is the event auth writes when user's role in org changes.
+func (f *feed) addMember(user, org string) {
+	f.append(revocation.Event{Kind: revocation.KindMember, Subject: user, OrganizationID: org})
+}
+
+func (f *feed) append(e revocation.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now().UTC()
-	f.events = append(f.events, revocation.Event{ID: int64(len(f.events) + 1), Kind: revocation.KindSession,
-		Subject: sid, At: now, Until: now.Add(f.ttl + time.Minute)})
+	e.ID, e.At, e.Until = int64(len(f.events)+1), now, now.Add(f.ttl+time.Minute)
+	f.events = append(f.events, e)
 	close(f.changed)
 	f.changed = make(chan struct{})
 }

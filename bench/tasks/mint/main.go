@@ -14,6 +14,11 @@
 // (none of the minted tokens') into it at start, so tasks verifies against a
 // deny set of that size; POST /revoke?sid=<session id> adds one (tokens carry
 // sid "sess-<sub>"). /empty/revocations is a feed that stays empty.
+//
+// -org-out FILE also writes, per user, a token of another session
+// ("org-<sub>") naming organization "org-bench" with org_role "admin", as
+// auth mints it with an active organization; POST /demote?sub=<sub>&org=<org>
+// adds the member event auth writes when that user's role there changes.
 package main
 
 import (
@@ -49,6 +54,7 @@ func main() {
 	out := flag.String("out", "tokens.tsv", "tokens file: <sub>\\t<token> per line")
 	ttl := flag.Duration("ttl", time.Hour, "token lifetime")
 	revoked := flag.Int("revoked", 0, "revoked sessions in the feed at start")
+	orgOut := flag.String("org-out", "", "also write admin tokens naming organization org-bench here")
 	flag.Parse()
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -71,29 +77,39 @@ func main() {
 	origin := "http://" + ln.Addr().String()
 
 	header := b64.EncodeToString(fmt.Appendf(nil, `{"alg":"EdDSA","kid":%q}`, kid))
-	f, err := os.Create(*out)
-	if err != nil {
-		log.Fatal(err)
-	}
 	now := time.Now().UTC()
 	created := now.Add(-24 * time.Hour).Format(signing.TimeFormat)
-	for u := 1; u <= *users; u++ {
-		sub := fmt.Sprintf("user-%04d", u)
-		payload, err := json.Marshal(signing.Claims{
-			IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
-			EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
-			Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
-			SessionID: "sess-" + sub, TokenID: newID(),
-		})
+	write := func(path, session, org string) {
+		f, err := os.Create(path)
 		if err != nil {
 			log.Fatal(err)
 		}
-		signingInput := header + "." + b64.EncodeToString(payload)
-		sig := ed25519.Sign(priv, []byte(signingInput))
-		fmt.Fprintf(f, "%s\t%s.%s\n", sub, signingInput, b64.EncodeToString(sig))
+		for u := 1; u <= *users; u++ {
+			sub := fmt.Sprintf("user-%04d", u)
+			c := signing.Claims{
+				IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
+				EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
+				Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
+				SessionID: session + sub, TokenID: newID(),
+			}
+			if org != "" {
+				c.Organization, c.OrganizationRole = org, "admin"
+			}
+			payload, err := json.Marshal(c)
+			if err != nil {
+				log.Fatal(err)
+			}
+			signingInput := header + "." + b64.EncodeToString(payload)
+			sig := ed25519.Sign(priv, []byte(signingInput))
+			fmt.Fprintf(f, "%s\t%s.%s\n", sub, signingInput, b64.EncodeToString(sig))
+		}
+		if err := f.Close(); err != nil {
+			log.Fatal(err)
+		}
 	}
-	if err := f.Close(); err != nil {
-		log.Fatal(err)
+	write(*out, "sess-", "")
+	if *orgOut != "" {
+		write(*orgOut, "org-", "org-bench")
 	}
 
 	mux := http.NewServeMux()
@@ -107,6 +123,10 @@ func main() {
 	mux.HandleFunc("GET /empty/revocations", empty.serve)
 	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
 		feed.add(r.URL.Query().Get("sid"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /demote", func(w http.ResponseWriter, r *http.Request) {
+		feed.addMember(r.URL.Query().Get("sub"), r.URL.Query().Get("org"))
 		w.WriteHeader(http.StatusNoContent)
 	})
 	fmt.Printf("ready %s kid=%s users=%d revoked=%d\n", origin, kid, *users, *revoked)

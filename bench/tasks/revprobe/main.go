@@ -4,6 +4,10 @@
 // times, from that response, the first 401 at each tasks replica for the
 // victim's token on GET /api/tasks/{id}. It prints one line per replica and a
 // machine-readable RESULT line. It lives in bench/ only.
+//
+// With -kind member the pairs hold admin tokens naming organization -org
+// (mint -org-out), and each victim is demoted instead (POST /demote, the
+// member event): timed to the first 401 or 403.
 package main
 
 import (
@@ -27,7 +31,12 @@ func main() {
 	pairs := flag.String("pairs", "pairs.tsv", "<sub>\\t<token>\\t<ids> per line")
 	n := flag.Int("n", 20, "revocations")
 	gap := flag.Duration("gap", 250*time.Millisecond, "pause between revocations")
+	kind := flag.String("kind", "session", "session (POST /revoke) or member (POST /demote)")
+	org := flag.String("org", "org-bench", "the organization the member tokens name")
 	flag.Parse()
+	if *kind != "session" && *kind != "member" {
+		log.Fatalf("-kind %q: session or member", *kind)
+	}
 
 	f, err := os.Open(*pairs)
 	if err != nil {
@@ -65,7 +74,11 @@ func main() {
 				log.Fatalf("%s before revocation: %d", b, s)
 			}
 		}
-		resp, err := client.Post(*mint+"/revoke?sid=sess-"+v.sub, "text/plain", nil)
+		revoke := *mint + "/revoke?sid=sess-" + v.sub
+		if *kind == "member" {
+			revoke = *mint + "/demote?sub=" + v.sub + "&org=" + *org
+		}
+		resp, err := client.Post(revoke, "text/plain", nil)
 		if err != nil || resp.StatusCode != 204 {
 			log.Fatalf("revoke: %v %v", err, resp)
 		}
@@ -74,7 +87,7 @@ func main() {
 		var wg sync.WaitGroup
 		for i, b := range bases {
 			wg.Go(func() {
-				for get(b, v) != 401 {
+				for s := get(b, v); s != 401 && (*kind != "member" || s != 403); s = get(b, v) {
 					if time.Since(revoked) > 10*time.Second {
 						log.Fatalf("%s: not refused within 10 s", b)
 					}

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { betterAuth } from "better-auth";
 import { toNodeHandler } from "better-auth/node";
-import { jwt, bearer, twoFactor } from "better-auth/plugins";
+import { jwt, bearer, twoFactor, organization } from "better-auth/plugins";
 
 const ts = { createdAt: "created_at", updatedAt: "updated_at" };
 
@@ -21,6 +21,9 @@ const ts = { createdAt: "created_at", updatedAt: "updated_at" };
  * (e.g. revokeSessionsOnPasswordReset), so a test can run both servers with the same settings.
  * `overrides.twoFactor: true` adds the twoFactor plugin on the snake_case schema of Latch's migration 00010,
  * its mailed codes pushed onto `mails` as { kind: "two-factor-otp", to, otp } (Latch with AUTH_PLUGINS=two-factor).
+ * `overrides.organization: true` adds the organization plugin (defaults: teams and dynamic roles off) on the same
+ * schema, its invitation mails pushed onto `mails` as { kind: "organization-invitation", to, id } (Latch with
+ * AUTH_PLUGINS=organization).
  */
 export function betterAuthOptions({ database, secret, baseURL, mails = [], logger, overrides = {} }) {
   return {
@@ -67,6 +70,7 @@ export function betterAuthOptions({ database, secret, baseURL, mails = [], logge
       }),
       bearer(),
       ...(overrides.twoFactor ? [twoFactorPlugin(mails)] : []),
+      ...(overrides.organization ? [organizationPlugin(mails)] : []),
     ],
   };
 }
@@ -87,6 +91,23 @@ function twoFactorPlugin(mails) {
           backupCodes: "backup_codes", userId: "user_id",
           failedVerificationCount: "failed_verification_count", lockedUntil: "locked_until",
         },
+      },
+    },
+  });
+}
+
+/** Better Auth's organization plugin with default options, on the snake_case columns of migration 00010. */
+function organizationPlugin(mails) {
+  return organization({
+    sendInvitationEmail: async ({ id, email }) => {
+      mails.push({ kind: "organization-invitation", to: email, id });
+    },
+    schema: {
+      session: { fields: { activeOrganizationId: "active_organization_id" } },
+      organization: { fields: { createdAt: "created_at" } },
+      member: { fields: { organizationId: "organization_id", userId: "user_id", createdAt: "created_at" } },
+      invitation: {
+        fields: { organizationId: "organization_id", expiresAt: "expires_at", createdAt: "created_at", inviterId: "inviter_id" },
       },
     },
   });

@@ -171,7 +171,7 @@ func (h *handler) getSession(c *gin.Context) {
 	}
 	c.Header("set-auth-jwt", jwt)
 	exposeHeader(c, "set-auth-jwt")
-	c.JSON(http.StatusOK, sessionResponse{Session: renderSession(auth.Session), User: h.renderUser(auth.User)})
+	c.JSON(http.StatusOK, sessionResponse{Session: h.renderSession(auth.Session), User: h.renderUser(auth.User)})
 }
 
 func (h *handler) listSessions(c *gin.Context) {
@@ -183,7 +183,7 @@ func (h *handler) listSessions(c *gin.Context) {
 	}
 	out := make([]sessionJSON, len(sessions))
 	for i, s := range sessions {
-		out[i] = renderSession(s)
+		out[i] = h.renderSession(s)
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -301,12 +301,22 @@ func (h *handler) token(c *gin.Context) {
 }
 
 // sign mints the session's JWT: the user, twoFactorEnabled with the plugin
-// on, and amr when a second factor opened the session.
+// on, amr when a second factor opened the session, and with the
+// organization plugin the active organization and the member's role there
+// (none once they are no longer a member), under the same-second rule
+// (organization.Service.TokenClaims).
 func (h *handler) sign(c *gin.Context, auth identity.Authenticated) (string, error) {
 	extra := signing.Extra{SessionID: auth.Session.ID, AMR: auth.Session.Methods()}
 	if h.plugins.TwoFactor {
 		enabled := auth.User.TwoFactorEnabled
 		extra.TwoFactorEnabled = &enabled
+	}
+	if h.plugins.Organization {
+		claims, err := h.orgs.TokenClaims(c.Request.Context(), auth.User.ID, auth.Session.ActiveOrganizationID)
+		if err != nil {
+			return "", err
+		}
+		extra.Organization, extra.OrganizationRole = claims.Organization, claims.Role
 	}
 	return h.tokens.SignWith(c.Request.Context(), auth.User, extra)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/latchid/latch/services/auth/identity"
@@ -30,7 +31,10 @@ type sessionJSON struct {
 	IPAddress string `json:"ipAddress"`
 	UserAgent string `json:"userAgent"`
 	UserID    string `json:"userId"`
-	ID        string `json:"id"`
+	// ActiveOrganizationID is the organization plugin's field: present
+	// (null or the id) only with the plugin on, as in Better Auth.
+	ActiveOrganizationID any    `json:"activeOrganizationId,omitempty"`
+	ID                   string `json:"id"`
 }
 
 func jsTime(t time.Time) string { return t.UTC().Format(signing.TimeFormat) }
@@ -47,10 +51,17 @@ func (h *handler) renderUser(u identity.User) userJSON {
 	return out
 }
 
-func renderSession(s identity.Session) sessionJSON {
-	return sessionJSON{
+func (h *handler) renderSession(s identity.Session) sessionJSON {
+	out := sessionJSON{
 		ExpiresAt: jsTime(s.ExpiresAt), Token: s.Token, CreatedAt: jsTime(s.CreatedAt),
 		UpdatedAt: jsTime(s.UpdatedAt), IPAddress: s.IPAddress, UserAgent: s.UserAgent,
 		UserID: s.UserID, ID: s.ID,
 	}
+	if h.plugins.Organization {
+		out.ActiveOrganizationID = json.RawMessage("null")
+		if s.ActiveOrganizationID != "" {
+			out.ActiveOrganizationID = s.ActiveOrganizationID
+		}
+	}
+	return out
 }

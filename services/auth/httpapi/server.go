@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/latchid/latch/pkg/httplog/ginlog"
 	"github.com/latchid/latch/pkg/redisclient"
 	"github.com/latchid/latch/services/auth/identity"
+	"github.com/latchid/latch/services/auth/organization"
 	"github.com/latchid/latch/services/auth/signing"
 )
 
@@ -55,13 +57,17 @@ type Config struct {
 	ClientIPHeader string
 	// Plugins are the Better Auth plugins switched on (AUTH_PLUGINS).
 	Plugins Plugins
+	// Organizations are the organization plugin's rules (required with
+	// Plugins.Organization).
+	Organizations *organization.Service
 }
 
 // Plugins switches Better Auth plugins on. Off, a plugin's routes answer
 // 404 and its fields are absent, so the core answers stay Better Auth's
 // without plugins.
 type Plugins struct {
-	TwoFactor bool
+	TwoFactor    bool
+	Organization bool
 }
 
 type handler struct {
@@ -79,6 +85,7 @@ type handler struct {
 	limit    *RateLimit
 	clients  *clientAddress
 	plugins  Plugins
+	orgs     *organization.Service
 }
 
 // New returns the HTTP handler: /api/auth/* and /.well-known/openid-configuration.
@@ -105,6 +112,10 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		limit:    cfg.RateLimit,
 		clients:  newClientAddress(cfg.TrustedProxies, cfg.ClientIPHeader),
 		plugins:  cfg.Plugins,
+		orgs:     cfg.Organizations,
+	}
+	if h.plugins.Organization && h.orgs == nil {
+		return nil, errors.New("httpapi: the organization plugin needs Config.Organizations")
 	}
 	if h.limit != nil {
 		h.limit.outage.log = redisclient.NewLogger(log, redisclient.DefaultInterval)
@@ -159,6 +170,9 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.GET("/jwks", h.jwks)
 	if cfg.Plugins.TwoFactor {
 		h.mountTwoFactor(api)
+	}
+	if cfg.Plugins.Organization {
+		h.mountOrganization(api)
 	}
 	return r, nil
 }

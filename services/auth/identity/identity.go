@@ -38,6 +38,9 @@ type Session struct {
 	// session when a second factor did ("" otherwise); the JWTs minted from
 	// it carry them. A string keeps Session comparable.
 	AMR string
+	// ActiveOrganizationID is the organization plugin's active
+	// organization ("" none).
+	ActiveOrganizationID string
 }
 
 // Methods returns the session's RFC 8176 authentication methods, nil when

@@ -17,6 +17,10 @@ type Mail struct {
 	// OTP is the one-time code a two-factor mail carries, for the outbox
 	// (tests and people find it without parsing the text).
 	OTP string
+	// InvitationID and Link name an organization invitation and its accept
+	// URL in an invitation mail, for the outbox as OTP is.
+	InvitationID string
+	Link         string
 }
 
 // Mailer delivers the account flows' mails (an SMTP server, or the
@@ -66,4 +70,13 @@ func linkMail(to, subject, intro, link string) Mail {
 		HTML: "<p>" + html.EscapeString(intro) + `</p><p><a href="` + html.EscapeString(link) + `">` +
 			html.EscapeString(subject) + "</a></p>",
 	}
+}
+
+// InvitationMail invites to to join an organization: the invitation's id
+// and the link that accepts it.
+func InvitationMail(to, inviter, organization, invitationID, link string) Mail {
+	m := linkMail(to, "You are invited to join "+organization,
+		inviter+" invited you to join "+organization+". Open the link below to accept; the invitation id is "+invitationID+".", link)
+	m.InvitationID, m.Link = invitationID, link
+	return m
 }

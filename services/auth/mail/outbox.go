@@ -44,6 +44,9 @@ type outboxLine struct {
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
 	OTP     string `json:"otp,omitempty"`
+	// InvitationID and Link: an organization invitation mail's.
+	InvitationID string `json:"invitationId,omitempty"`
+	Link         string `json:"link,omitempty"`
 }
 
 // Send appends m as one line and syncs it, so a mail reported sent is on disk.
@@ -52,7 +55,7 @@ func (o *Outbox) Send(_ context.Context, m identity.Mail) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, OTP: m.OTP}); err != nil {
+	if err := enc.Encode(outboxLine{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, OTP: m.OTP, InvitationID: m.InvitationID, Link: m.Link}); err != nil {
 		return err
 	}
 	line := buf.Bytes() // Encode ends it with a newline

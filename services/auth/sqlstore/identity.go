@@ -156,6 +156,7 @@ type sessionWithUser struct {
 	UserAgent      *string   `gorm:"column:user_agent"`
 	UserID         string    `gorm:"column:user_id"`
 	AMR            *string   `gorm:"column:amr"`
+	ActiveOrg      *string   `gorm:"column:active_organization_id"`
 	UName          string    `gorm:"column:u_name"`
 	UEmail         string    `gorm:"column:u_email"`
 	UEmailVerified bool      `gorm:"column:u_email_verified"`
@@ -165,7 +166,7 @@ type sessionWithUser struct {
 	UTwoFactor     *bool     `gorm:"column:u_two_factor_enabled"`
 }
 
-const sessionByTokenSQL = `SELECT s.id, s.expires_at, s.token, s.created_at, s.updated_at, s.ip_address, s.user_agent, s.user_id, s.amr,
+const sessionByTokenSQL = `SELECT s.id, s.expires_at, s.token, s.created_at, s.updated_at, s.ip_address, s.user_agent, s.user_id, s.amr, s.active_organization_id,
   u.name AS u_name, u.email AS u_email, u.email_verified AS u_email_verified, u.image AS u_image,
   u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.two_factor_enabled AS u_two_factor_enabled
 FROM session s JOIN "user" u ON u.id = s.user_id
@@ -188,6 +189,7 @@ func (s *IdentityStore) SessionByToken(ctx context.Context, token string) (ident
 	sess := sessionRow{
 		ID: r.ID, ExpiresAt: r.ExpiresAt, Token: r.Token, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		IPAddress: r.IPAddress, UserAgent: r.UserAgent, UserID: r.UserID, AMR: r.AMR,
+		ActiveOrganizationID: r.ActiveOrg,
 	}
 	return sess.domain(s.w), user, nil
 }

@@ -81,6 +81,8 @@ type sessionRow struct {
 	UserID    string    `gorm:"column:user_id"`
 	// AMR is Latch's own column (comma-separated RFC 8176 values).
 	AMR *string `gorm:"column:amr"`
+	// ActiveOrganizationID is the organization plugin's column.
+	ActiveOrganizationID *string `gorm:"column:active_organization_id"`
 }
 
 func (sessionRow) TableName() string { return "session" }
@@ -90,6 +92,7 @@ func (r sessionRow) domain(w wallClock) identity.Session {
 		ID: r.ID, Token: r.Token, UserID: r.UserID,
 		ExpiresAt: w.get(r.ExpiresAt), CreatedAt: w.get(r.CreatedAt), UpdatedAt: w.get(r.UpdatedAt),
 		IPAddress: deref(r.IPAddress), UserAgent: deref(r.UserAgent), AMR: deref(r.AMR),
+		ActiveOrganizationID: deref(r.ActiveOrganizationID),
 	}
 }
 
@@ -97,6 +100,7 @@ func sessionRowOf(s identity.Session, w wallClock) sessionRow {
 	return sessionRow{
 		ID: s.ID, ExpiresAt: w.put(s.ExpiresAt), Token: s.Token, CreatedAt: w.put(s.CreatedAt), UpdatedAt: w.put(s.UpdatedAt),
 		IPAddress: &s.IPAddress, UserAgent: &s.UserAgent, UserID: s.UserID, AMR: nonEmpty(s.AMR),
+		ActiveOrganizationID: nonEmpty(s.ActiveOrganizationID),
 	}
 }
 

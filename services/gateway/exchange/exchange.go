@@ -7,8 +7,13 @@
 // once (here and in Redis). With Config.Revocations (kept from auth's
 // revocation feed, docs/revocation.md), a cached token of a session, user or
 // client revoked any other way, on any auth replica, is evicted the next time
-// it would be handed out, within the feed's bound (about a second). Without
-// it, such a token stays cached until its exp minus Margin.
+// it would be handed out, within the feed's bound (about a second); so is one
+// whose organization claims a membership change made stale. Without it, such
+// a token stays cached until its exp minus Margin.
+//
+// Switching organization through the gateway (SwitchesOrganization) evicts
+// the session's token before the browser sees auth's answer, so its next
+// request carries the new org claim.
 package exchange
 
 import (
@@ -21,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -93,6 +99,12 @@ type Exchanger struct {
 	redisDown *breaker.Breaker
 	// redisLog is pkg/redisclient's throttle for the failures logged meanwhile.
 	redisLog *redisclient.Logger
+	// evictions counts Evict calls. A fetch that overlapped one does not
+	// cache its token: it may have been minted before the change the
+	// eviction is for (an old organization's token fetched while the
+	// switch was in flight). Evictions are rare (sign-out, switching
+	// organization), so the cost is an occasional extra call to auth.
+	evictions atomic.Uint64
 }
 
 type entry struct {
@@ -137,9 +149,12 @@ func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
 		// the others waiting on the same call.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
+		evictions := x.evictions.Load()
 		if e, ok := x.fromRedis(ctx, key); ok {
 			if !x.revoked(e) {
-				x.local.Add(key, e)
+				if x.evictions.Load() == evictions {
+					x.local.Add(key, e)
+				}
 				x.cfg.Observe(FromRedis)
 				return e.token, nil
 			}
@@ -151,7 +166,7 @@ func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
 			return "", err
 		}
 		x.cfg.Observe(FromAuth)
-		if e.until.After(x.cfg.Now()) {
+		if e.until.After(x.cfg.Now()) && x.evictions.Load() == evictions {
 			x.toRedis(ctx, key, e)
 			if x.cfg.Redis != nil {
 				e.until = minTime(e.until, x.cfg.Now().Add(LocalTTL))
@@ -166,12 +181,16 @@ func (x *Exchanger) Token(ctx context.Context, s Session) (string, error) {
 	return v.(string), nil
 }
 
-// Evict forgets the session's token (sign-out). It finishes even if the
-// client hangs up: the eviction must happen, and a cancelled call would
-// count as Redis failing.
+// Evict forgets the session's token (sign-out, switching organization).
+// Requests after it fetch anew: they do not join a fetch already under way,
+// and that fetch caches nothing (evictions). It finishes even if the client
+// hangs up: the eviction must happen, and a cancelled call would count as
+// Redis failing.
 func (x *Exchanger) Evict(ctx context.Context, s Session) {
 	ctx = context.WithoutCancel(ctx)
 	key := s.key
+	x.evictions.Add(1)
+	x.group.Forget(key)
 	x.local.Remove(key)
 	if x.cfg.Redis != nil {
 		x.redis(ctx, "evict from", func(ctx context.Context) error { return x.cfg.Redis.Del(ctx, redisPrefix+key).Err() })

@@ -11,7 +11,9 @@ import (
 )
 
 // revoked reports whether a cached token belongs to a session, user or
-// client the revocation feed has ended. A deny set that is stale says
+// client the revocation feed has ended, or carries organization claims a
+// member or organization_deleted event made stale (a demoted admin's token
+// saying admin): then the next request exchanges a token with the new role. A deny set that is stale says
 // nothing here: the gateway adds no trust (tasks verifies, with its own
 // deny set and outage policy), so only a known revocation evicts.
 func (x *Exchanger) revoked(e entry) bool {
@@ -38,11 +40,12 @@ func factsOf(jwt string) revocation.Token {
 		Sid      string `json:"sid"`
 		ClientID string `json:"client_id"`
 		Iat      int64  `json:"iat"`
+		Org      string `json:"org"`
 	}
 	if json.Unmarshal(raw, &c) != nil {
 		return revocation.Token{}
 	}
-	t := revocation.Token{Subject: c.Sub, SessionID: c.Sid, ClientID: c.ClientID}
+	t := revocation.Token{Subject: c.Sub, SessionID: c.Sid, ClientID: c.ClientID, OrganizationID: c.Org}
 	if c.Iat != 0 {
 		t.IssuedAt = time.Unix(c.Iat, 0)
 	}
