@@ -316,7 +316,7 @@ func (h *handler) sign(c *gin.Context, auth identity.Authenticated) (string, err
 		if err != nil {
 			return "", err
 		}
-		extra.Organization, extra.OrganizationRole = claims.Organization, claims.Role
+		extra.Organization, extra.OrganizationRole, extra.IssuedAt = claims.Organization, claims.Role, claims.IssuedAt
 	}
 	return h.tokens.SignWith(c.Request.Context(), auth.User, extra)
 }

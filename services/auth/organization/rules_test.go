@@ -310,8 +310,9 @@ type changes struct {
 	at time.Time
 }
 
-func (c *changes) LatestMemberChange(context.Context, string, string) (time.Time, bool, error) {
-	return c.at, !c.at.IsZero(), nil
+func (c *changes) MemberForToken(ctx context.Context, orgID, userID string) (organization.Member, time.Time, bool, error) {
+	m, err := c.Store.Member(ctx, orgID, userID)
+	return m, c.at, !c.at.IsZero(), err
 }
 
 func TestTokenClaimsWaitOutTheSecondOfAChange(t *testing.T) {
@@ -351,11 +352,15 @@ func TestTokenClaimsWaitOutTheSecondOfAChange(t *testing.T) {
 	now := r.clk.Now().Truncate(time.Second).Add(time.Second) // a whole second ahead
 	r.clk.Advance(now.Sub(r.clk.Now()) + 300*time.Millisecond)
 	store.at = now.Add(100 * time.Millisecond)
-	if c := claim(); c.Organization != org.ID || len(slept) != 1 || slept[0] != 700*time.Millisecond {
+	c := claim()
+	if c.Organization != org.ID || len(slept) != 1 || slept[0] != 700*time.Millisecond {
 		t.Errorf("change in this second: %+v, slept %v", c, slept)
 	}
-	if r.clk.Now().Unix() <= store.at.Unix() {
-		t.Errorf("iat second %d not after the change's %d", r.clk.Now().Unix(), store.at.Unix())
+	if c.IssuedAt.Unix() <= store.at.Unix() {
+		t.Errorf("iat second %d not after the change's %d", c.IssuedAt.Unix(), store.at.Unix())
+	}
+	if !c.IssuedAt.Equal(r.clk.Now()) {
+		t.Errorf("iat %v is not the moment of the read after the wait (%v)", c.IssuedAt, r.clk.Now())
 	}
 	// A change in the previous second: no wait.
 	slept = nil

@@ -123,9 +123,14 @@ type Store interface {
 	// false when the invitation was no longer pending.
 	AcceptInvitation(ctx context.Context, invitationID string, m Member, sessionID string) (bool, error)
 
-	// LatestMemberChange is when the newest member event for (userID,
-	// orgID) was written; false when there is none.
-	LatestMemberChange(ctx context.Context, userID, orgID string) (time.Time, bool, error)
+	// MemberForToken reads userID's member row in orgID (identity.ErrNotFound
+	// when not a member) and when the newest member event for them was
+	// written (changed false: never), as one view no change slips past: a
+	// change the read does not see records its event after the read began.
+	// On PostgreSQL the read holds a SHARE lock on revocation_event, which
+	// waits for writers in flight (they hold EXCLUSIVE until commit) and
+	// makes later ones wait for it.
+	MemberForToken(ctx context.Context, orgID, userID string) (m Member, lastChange time.Time, changed bool, err error)
 }
 
 // ErrSlugTaken is a slug another organization holds (the unique index).

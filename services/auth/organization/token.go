@@ -7,10 +7,15 @@ import (
 
 // Claims are what a user's JWT says about their active organization:
 // its id and the member's role there as stored ("admin,member"); empty
-// when the session has none or the user is no longer a member.
+// when the session has none or the user is no longer a member. IssuedAt is
+// the token's iat: the moment just before the member row was read, so a
+// change the read missed is recorded after it and its event refuses the
+// token (a token signed a moment later with a later iat could outlive the
+// role it carries).
 type Claims struct {
 	Organization string
 	Role         string
+	IssuedAt     time.Time
 }
 
 // MaxSameSecondWait bounds the same-second rule's wait.
@@ -26,32 +31,27 @@ const MaxSameSecondWait = time.Second
 // once, so when the latest change falls in the current second this waits
 // for the next second (at most MaxSameSecondWait, or until ctx ends) and
 // reads the member row again, so the token carries the role as it is after
-// the change.
+// the change. A change stamped further ahead (another replica's clock) is
+// waited for once; the token is then refused until the next one is minted.
 func (s *Service) TokenClaims(ctx context.Context, userID, activeOrg string) (Claims, error) {
 	if activeOrg == "" {
 		return Claims{}, nil
 	}
-	changed, ok, err := s.store.LatestMemberChange(ctx, userID, activeOrg)
-	if err != nil {
-		return Claims{}, err
-	}
-	if ok {
-		now := s.now()
-		if changed.Unix() >= now.Unix() {
-			next := time.Unix(changed.Unix()+1, 0)
-			if wait := next.Sub(now); wait > 0 {
-				if err := s.sleep(ctx, min(wait, MaxSameSecondWait)); err != nil {
-					return Claims{}, err
-				}
-			}
+	for waited := false; ; waited = true {
+		asOf := s.now()
+		m, changedAt, changed, err := s.store.MemberForToken(ctx, activeOrg, userID)
+		if notFound(err) {
+			return Claims{}, nil
+		}
+		if err != nil {
+			return Claims{}, err
+		}
+		if waited || !changed || changedAt.Unix() < asOf.Unix() {
+			return Claims{Organization: activeOrg, Role: m.Role, IssuedAt: asOf}, nil
+		}
+		wait := time.Unix(changedAt.Unix()+1, 0).Sub(asOf)
+		if err := s.sleep(ctx, min(wait, MaxSameSecondWait)); err != nil {
+			return Claims{}, err
 		}
 	}
-	m, err := s.store.Member(ctx, activeOrg, userID)
-	if notFound(err) {
-		return Claims{}, nil
-	}
-	if err != nil {
-		return Claims{}, err
-	}
-	return Claims{Organization: activeOrg, Role: m.Role}, nil
 }

@@ -406,6 +406,9 @@ type Extra struct {
 	// member's role there (empty without one).
 	Organization     string
 	OrganizationRole string
+	// IssuedAt, when set, is the token's iat instead of the signing time:
+	// the moment the claims were read (organization.Claims.IssuedAt).
+	IssuedAt time.Time
 }
 
 // TimeFormat is JavaScript's Date.toISOString(), the form Better Auth's JSON uses.
@@ -426,6 +429,9 @@ func (i *Issuer) SignWith(ctx context.Context, u identity.User, extra Extra) (st
 		return "", err
 	}
 	iat := i.now().Unix()
+	if !extra.IssuedAt.IsZero() {
+		iat = extra.IssuedAt.Unix()
+	}
 	payload, err := json.Marshal(Claims{
 		IssuedAt: iat, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
 		CreatedAt: u.CreatedAt.UTC().Format(TimeFormat), UpdatedAt: u.UpdatedAt.UTC().Format(TimeFormat),

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchid/latch/pkg/revocation"
+	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/organization"
 )
@@ -357,12 +358,46 @@ func (s *IdentityStore) AcceptInvitation(ctx context.Context, invitationID strin
 	return accepted, classify("accept invitation", err)
 }
 
-func (s *IdentityStore) LatestMemberChange(ctx context.Context, userID, orgID string) (time.Time, bool, error) {
-	var at *int64
-	err := s.db.WithContext(ctx).Model(&revocationRow{}).Select("MAX(at_ms)").
-		Where("kind = ? AND subject = ? AND organization_id = ?", revocation.KindMember, userID, orgID).Scan(&at).Error
-	if err != nil || at == nil {
-		return time.Time{}, false, classify("latest member change", err)
+// MemberForToken: see organization.Store. The SHARE lock conflicts with the
+// EXCLUSIVE lock every writer of revocation events takes as its
+// transaction's last statement: the read waits for a change in flight to
+// commit, and a change that starts after it waits for the read, so its
+// event's time is later than the read. Readers do not block each other.
+// SQLite has one writer at a time and reads a committed snapshot.
+func (s *IdentityStore) MemberForToken(ctx context.Context, orgID, userID string) (m organization.Member, lastChange time.Time, changed bool, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.rev.dialect == sqldb.Postgres {
+			if err := tx.Exec("LOCK TABLE revocation_event IN SHARE MODE").Error; err != nil {
+				return err
+			}
+		}
+		var at *int64
+		if err := tx.Model(&revocationRow{}).Select("MAX(at_ms)").
+			Where("kind = ? AND subject = ? AND organization_id = ?", revocation.KindMember, userID, orgID).Scan(&at).Error; err != nil {
+			return err
+		}
+		if at != nil {
+			lastChange, changed = time.UnixMilli(*at).UTC(), true
+		}
+		var rows []memberWithUser
+		q := tx.Table("member").
+			Select(`member.*, "user".name AS user_name, "user".email AS user_email, "user".image AS user_image`).
+			Joins(`JOIN "user" ON "user".id = member.user_id`).
+			Where("member.organization_id = ? AND member.user_id = ?", orgID, userID)
+		if err := q.Limit(1).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return identity.ErrNotFound
+		}
+		m = rows[0].domain(s.w)
+		return nil
+	})
+	if errors.Is(err, identity.ErrNotFound) {
+		return organization.Member{}, time.Time{}, false, err
 	}
-	return time.UnixMilli(*at).UTC(), true, nil
+	if err != nil {
+		return organization.Member{}, time.Time{}, false, classify("member for token", err)
+	}
+	return m, lastChange, changed, nil
 }

@@ -145,8 +145,11 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) Fixture) {
 		if err := f.Store.CreateOrganization(ctx, org("o2", "beta"), member("m9", "o2", "bob", "owner"), "s-bob2"); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, err := f.Store.LatestMemberChange(ctx, "bob", "o1"); ok || err != nil {
-			t.Errorf("latest change before any: %v %v", ok, err)
+		if m, _, changed, err := f.Store.MemberForToken(ctx, "o1", "ann"); changed || err != nil || m.Role != "owner" {
+			t.Errorf("member for token before any change: %+v %v %v", m, changed, err)
+		}
+		if _, _, _, err := f.Store.MemberForToken(ctx, "o1", "bob"); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("member for token of a non-member: %v", err)
 		}
 		for _, u := range []struct{ user, mid, sess string }{{"bob", "m2", "s-bob1"}, {"cyd", "m3", "s-cyd"}} {
 			if ok, err := acceptAs(ctx, f, "i-"+u.user, "o1", u.user, u.mid, "member"); err != nil || !ok {
@@ -165,9 +168,9 @@ func RunStoreTests(t *testing.T, open func(t *testing.T) Fixture) {
 		if got, want := memberEvents(f.Events(t)), []string{"member:bob@o1"}; !slices.Equal(got, want) {
 			t.Errorf("after a role change: %v, want %v", got, want)
 		}
-		at, ok, err := f.Store.LatestMemberChange(ctx, "bob", "o1")
-		if err != nil || !ok || at.Before(before) || at.After(time.Now().Add(time.Second)) {
-			t.Errorf("latest change: %v %v %v", at, ok, err)
+		m, at, ok, err := f.Store.MemberForToken(ctx, "o1", "bob")
+		if err != nil || !ok || m.Role != "admin" || at.Before(before) || at.After(time.Now().Add(time.Second)) {
+			t.Errorf("member for token after a change: %+v %v %v %v", m, at, ok, err)
 		}
 		if _, err := f.Store.SetMemberRole(ctx, "no-such-member", "admin"); !errors.Is(err, identity.ErrNotFound) {
 			t.Errorf("role of a missing member: %v", err)
