@@ -66,6 +66,7 @@ const (
 	DetailSessionID  = "sessionId"    // sign-out, session-revoked (one): the ended session's id (not its token)
 	DetailVia        = "via"          // two-factor-enabled: totp, otp; password-changed: reset
 	DetailClientID   = "clientId"     // client-created, client-revoked
+	DetailClientName = "clientName"   // client-created
 	// DetailSessionsEnded: password-changed, password-reset: "true" when every session of the user ended.
 	DetailSessionsEnded = "sessionsEnded"
 	DetailProvider      = "provider" // sign-up: credential, google
