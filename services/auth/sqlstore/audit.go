@@ -112,6 +112,11 @@ func (s *AuditStore) Events(ctx context.Context, q audit.Query) ([]audit.Event, 
 	return out, nil
 }
 
+// DeleteAuditBefore is AuditStore.DeleteAuditBefore, for the sweep.
+func (s *IdentityStore) DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.audit.DeleteAuditBefore(ctx, before, limit)
+}
+
 // DeleteAuditBefore deletes up to limit events created before before and
 // returns how many it deleted (the sweep's retention batch).
 func (s *AuditStore) DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int64, error) {
