@@ -35,6 +35,13 @@ const (
 	AccountDeleted         Type = "account-deleted"
 	ClientCreated          Type = "client-created"
 	ClientRevoked          Type = "client-revoked"
+	// The organization plugin's membership changes.
+	OrganizationCreated Type = "organization-created"
+	OrganizationDeleted Type = "organization-deleted"
+	MemberAdded         Type = "member-added"
+	MemberRoleChanged   Type = "member-role-changed"
+	MemberRemoved       Type = "member-removed"
+	MemberLeft          Type = "member-left"
 )
 
 // Types lists every type, in the order docs/audit.md documents them.
@@ -43,10 +50,10 @@ var Types = []Type{
 	EmailChangeRequested, EmailChanged, EmailVerified,
 	TwoFactorEnabled, TwoFactorDisabled, BackupCodeUsed, BackupCodesRegenerated,
 	SessionRevoked, AccountDeleted, ClientCreated, ClientRevoked,
+	OrganizationCreated, OrganizationDeleted, MemberAdded, MemberRoleChanged, MemberRemoved, MemberLeft,
 }
 
-// Known reports whether t is one of Types. The organization plugin's
-// membership events join Types when it lands.
+// Known reports whether t is one of Types.
 func Known(t Type) bool {
 	for _, k := range Types {
 		if k == t {
@@ -70,6 +77,10 @@ const (
 	// DetailSessionsEnded: password-changed, password-reset: "true" when every session of the user ended.
 	DetailSessionsEnded = "sessionsEnded"
 	DetailProvider      = "provider" // sign-up: credential, google
+	// DetailOrganizationID: the organization events and the member events.
+	DetailOrganizationID = "organizationId"
+	// DetailRole: member-added, member-role-changed: the member's role(s) after the change.
+	DetailRole = "role"
 )
 
 // Sign-in methods (DetailMethod).

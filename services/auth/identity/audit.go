@@ -17,8 +17,8 @@ func WithClient(ctx context.Context, c Client) context.Context {
 	return context.WithValue(ctx, clientKey{}, c)
 }
 
-// clientFrom is the Client WithClient stored, or none.
-func clientFrom(ctx context.Context) Client {
+// ClientFrom is the Client WithClient stored, or none.
+func ClientFrom(ctx context.Context) Client {
 	c, _ := ctx.Value(clientKey{}).(Client)
 	return c
 }
@@ -27,7 +27,7 @@ func clientFrom(ctx context.Context) Client {
 // given one, else the request's (WithClient), and the request id.
 func (s *Service) event(ctx context.Context, c Client, t audit.Type, userID string, detail map[string]string) audit.Event {
 	if c == (Client{}) {
-		c = clientFrom(ctx)
+		c = ClientFrom(ctx)
 	}
 	return audit.Event{
 		ID: NewID(), Type: t, UserID: userID,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/pkg/requestid"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
@@ -83,18 +85,20 @@ type Patch struct {
 // identity.ErrNotFound for a missing row and errors wrapping
 // identity.ErrUnavailable when the database is down. Every change of a
 // membership writes its revocation event in the same transaction.
+// The methods that change membership take the audit events that record the
+// change (docs/audit.md) and write them in the change's own transaction.
 type Store interface {
 	// CreateOrganization inserts org and its first member and, when
 	// sessionID is set, makes org that session's active organization.
 	// A taken slug is ErrSlugTaken.
-	CreateOrganization(ctx context.Context, org Organization, owner Member, sessionID string) error
+	CreateOrganization(ctx context.Context, org Organization, owner Member, sessionID string, trail ...audit.Event) error
 	OrganizationByID(ctx context.Context, id string) (Organization, error)
 	OrganizationBySlug(ctx context.Context, slug string) (Organization, error)
 	UpdateOrganization(ctx context.Context, id string, p Patch) (Organization, error)
 	// DeleteOrganization deletes the organization, its members and
 	// invitations, records a member event for each member and an
 	// organization_deleted event, and clears it as every session's active one.
-	DeleteOrganization(ctx context.Context, id string) error
+	DeleteOrganization(ctx context.Context, id string, trail ...audit.Event) error
 	OrganizationsOf(ctx context.Context, userID string) ([]Organization, error)
 
 	Member(ctx context.Context, orgID, userID string) (Member, error)
@@ -103,10 +107,10 @@ type Store interface {
 	// Members lists an organization's members, oldest first, and counts them all.
 	Members(ctx context.Context, orgID string, limit, offset int) ([]Member, int, error)
 	// SetMemberRole changes a member's role and records a member event.
-	SetMemberRole(ctx context.Context, memberID, role string) (Member, error)
+	SetMemberRole(ctx context.Context, memberID, role string, trail ...audit.Event) (Member, error)
 	// RemoveMember deletes the member, records a member event and clears
 	// the organization as active in the removed user's sessions.
-	RemoveMember(ctx context.Context, m Member) error
+	RemoveMember(ctx context.Context, m Member, trail ...audit.Event) error
 	// SetActiveOrganization sets (or, with "", clears) a session's active organization.
 	SetActiveOrganization(ctx context.Context, sessionID, orgID string) error
 
@@ -121,7 +125,7 @@ type Store interface {
 	// AcceptInvitation moves the pending invitation to accepted, adds m and
 	// makes the organization the session's active one, in one transaction;
 	// false when the invitation was no longer pending.
-	AcceptInvitation(ctx context.Context, invitationID string, m Member, sessionID string) (bool, error)
+	AcceptInvitation(ctx context.Context, invitationID string, m Member, sessionID string, trail ...audit.Event) (bool, error)
 
 	// MemberForToken reads userID's member row in orgID (identity.ErrNotFound
 	// when not a member) and when the newest member event for them was
@@ -231,7 +235,8 @@ func (s *Service) Create(ctx context.Context, a Actor, in CreateInput) (Organiza
 	if in.KeepActive {
 		activate = ""
 	}
-	err := s.store.CreateOrganization(ctx, org, owner, activate)
+	err := s.store.CreateOrganization(ctx, org, owner, activate,
+		s.event(ctx, audit.OrganizationCreated, a.UserID, "", org.ID, ""))
 	if errors.Is(err, ErrSlugTaken) {
 		return Organization{}, Member{}, refuse(Invalid, "ORGANIZATION_ALREADY_EXISTS")
 	}
@@ -299,7 +304,7 @@ func (s *Service) Delete(ctx context.Context, a Actor, orgID string) (Organizati
 	if err != nil {
 		return Organization{}, err
 	}
-	return org, s.store.DeleteOrganization(ctx, orgID)
+	return org, s.store.DeleteOrganization(ctx, orgID, s.event(ctx, audit.OrganizationDeleted, a.UserID, "", orgID, ""))
 }
 
 // List is the actor's organizations.
@@ -643,7 +648,8 @@ func (s *Service) Accept(ctx context.Context, a Actor, id string) (Invitation, M
 	}
 	m := Member{ID: identity.NewID(), OrganizationID: inv.OrganizationID, UserID: a.UserID, Role: role,
 		CreatedAt: s.now().UTC().Truncate(time.Millisecond), User: UserRef{ID: a.UserID, Name: a.Name, Email: a.Email}}
-	ok, err := s.store.AcceptInvitation(ctx, inv.ID, m, a.SessionID)
+	ok, err := s.store.AcceptInvitation(ctx, inv.ID, m, a.SessionID,
+		s.event(ctx, audit.MemberAdded, a.UserID, "", inv.OrganizationID, role))
 	if err != nil {
 		return Invitation{}, Member{}, err
 	}
@@ -864,7 +870,8 @@ func (s *Service) UpdateRole(ctx context.Context, a Actor, in UpdateRoleInput) (
 	if len(unknown) > 0 {
 		return Member{}, &Error{Kind: Invalid, Code: "ROLE_NOT_FOUND", Message: "ROLE_NOT_FOUND: " + strings.Join(unknown, ", ")}
 	}
-	updated, err := s.store.SetMemberRole(ctx, target.ID, JoinRoles(roles))
+	updated, err := s.store.SetMemberRole(ctx, target.ID, JoinRoles(roles),
+		s.event(ctx, audit.MemberRoleChanged, target.UserID, a.UserID, target.OrganizationID, JoinRoles(roles)))
 	if notFound(err) {
 		return Member{}, refuse(Invalid, "MEMBER_NOT_FOUND")
 	}
@@ -941,7 +948,7 @@ func (s *Service) Remove(ctx context.Context, a Actor, in RemoveInput) (Member, 
 	} else if err != nil {
 		return Member{}, err
 	}
-	return target, s.store.RemoveMember(ctx, target)
+	return target, s.store.RemoveMember(ctx, target, s.event(ctx, audit.MemberRemoved, target.UserID, a.UserID, orgID, ""))
 }
 
 // Leave takes the actor out of an organization; the last owner cannot leave.
@@ -959,7 +966,23 @@ func (s *Service) Leave(ctx context.Context, a Actor, orgID string) (Member, err
 			return Member{}, refuse(Invalid, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER")
 		}
 	}
-	return me, s.store.RemoveMember(ctx, me)
+	return me, s.store.RemoveMember(ctx, me, s.event(ctx, audit.MemberLeft, a.UserID, "", orgID, ""))
+}
+
+// event is the audit event of a membership change in the current request:
+// userID is whose membership changed, actorID who changed it when that is
+// someone else (an admin), role the role(s) after the change, if any.
+func (s *Service) event(ctx context.Context, t audit.Type, userID, actorID, orgID, role string) audit.Event {
+	c := identity.ClientFrom(ctx)
+	detail := map[string]string{audit.DetailOrganizationID: orgID}
+	if role != "" {
+		detail[audit.DetailRole] = role
+	}
+	return audit.Event{
+		ID: identity.NewID(), Type: t, UserID: userID, ActorID: actorID,
+		IPAddress: c.IPAddress, UserAgent: c.UserAgent, RequestID: requestid.From(ctx),
+		Detail: detail, CreatedAt: s.now().UTC(),
+	}
 }
 
 // HasPermission is has-permission: whether the actor's roles in the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/organization"
 )
@@ -85,8 +86,11 @@ func (s *IdentityStore) memberRowOf(m organization.Member) memberRow {
 	return memberRow{ID: m.ID, OrganizationID: m.OrganizationID, UserID: m.UserID, Role: m.Role, CreatedAt: s.w.put(m.CreatedAt)}
 }
 
-func (s *IdentityStore) CreateOrganization(ctx context.Context, org organization.Organization, owner organization.Member, sessionID string) error {
+func (s *IdentityStore) CreateOrganization(ctx context.Context, org organization.Organization, owner organization.Member, sessionID string, trail ...audit.Event) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := writeAudit(tx, trail); err != nil {
+			return err
+		}
 		row := organizationRow{ID: org.ID, Name: org.Name, Slug: org.Slug, Logo: org.Logo, CreatedAt: s.w.put(org.CreatedAt), Metadata: org.Metadata}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
@@ -148,8 +152,8 @@ func (s *IdentityStore) UpdateOrganization(ctx context.Context, id string, p org
 	return row.domain(s.w), err
 }
 
-func (s *IdentityStore) DeleteOrganization(ctx context.Context, id string) error {
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) DeleteOrganization(ctx context.Context, id string, trail ...audit.Event) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		var users []string
 		if err := tx.Model(&memberRow{}).Where("organization_id = ?", id).Pluck("user_id", &users).Error; err != nil {
 			return err
@@ -234,9 +238,9 @@ func (s *IdentityStore) Members(ctx context.Context, orgID string, limit, offset
 	return out, int(total), nil
 }
 
-func (s *IdentityStore) SetMemberRole(ctx context.Context, memberID, role string) (organization.Member, error) {
+func (s *IdentityStore) SetMemberRole(ctx context.Context, memberID, role string, trail ...audit.Event) (organization.Member, error) {
 	var row memberRow
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		if err := tx.Where("id = ?", memberID).Take(&row).Error; err != nil {
 			return err
 		}
@@ -252,8 +256,8 @@ func (s *IdentityStore) SetMemberRole(ctx context.Context, memberID, role string
 	return s.MemberByID(ctx, memberID)
 }
 
-func (s *IdentityStore) RemoveMember(ctx context.Context, m organization.Member) error {
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) RemoveMember(ctx context.Context, m organization.Member, trail ...audit.Event) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		res := tx.Where("id = ?", m.ID).Delete(&memberRow{})
 		if res.Error != nil {
 			return res.Error
@@ -339,7 +343,7 @@ func (s *IdentityStore) ExtendInvitation(ctx context.Context, id string, expires
 		Update("expires_at", s.w.put(expiresAt)).Error)
 }
 
-func (s *IdentityStore) AcceptInvitation(ctx context.Context, invitationID string, m organization.Member, sessionID string) (bool, error) {
+func (s *IdentityStore) AcceptInvitation(ctx context.Context, invitationID string, m organization.Member, sessionID string, trail ...audit.Event) (bool, error) {
 	accepted := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The status change is the claim: of two concurrent accepts only one
@@ -350,6 +354,9 @@ func (s *IdentityStore) AcceptInvitation(ctx context.Context, invitationID strin
 			return res.Error
 		}
 		if err := tx.Create(ptr(s.memberRowOf(m))).Error; err != nil {
+			return err
+		}
+		if err := writeAudit(tx, trail); err != nil {
 			return err
 		}
 		accepted = true
