@@ -69,29 +69,35 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	return r
 }
 
-// actsFor is the user whose tasks the request may touch (see package
-// caller): a user's own token's sub, or the ?user_id= a service token names;
-// never the body.
-func actsFor(c *gin.Context, a caller.Access) (string, error) {
+// actsFor is whom the request acts as and the scope it asks for (see
+// package caller): from the token, the ?user_id= and ?organization_id= it
+// names and ?scope=; bodyOrg is a create's organization_id member.
+func actsFor(c *gin.Context, a caller.Access, bodyOrg *string) (task.Actor, task.Scope, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
 		panic("tasks API mounted without authentication") // a wiring bug: httplog.Recover logs it and answers 500
 	}
-	return caller.ActsFor(p, c.Query("user_id"), a)
+	n, err := namedIn(c, bodyOrg)
+	if err != nil {
+		return task.Actor{}, 0, err
+	}
+	return caller.Resolve(p, n, a)
 }
 
 func (h *handler) create(c *gin.Context) {
-	uid, err := actsFor(c, caller.Write)
+	// Who acts is decided before the body's errors are reported (as for
+	// every route), but a body's organization_id is part of that decision.
+	in, org, badBody := decodeNewTask(c)
+	actor, scope, err := actsFor(c, caller.Write, org)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	in, err := decodeNewTask(c)
-	if err != nil {
-		h.fail(c, err)
+	if badBody != nil {
+		h.fail(c, badBody)
 		return
 	}
-	t, err := h.tasks.Create(c.Request.Context(), uid, in)
+	t, err := h.tasks.Create(c.Request.Context(), actor, scope, in)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -100,7 +106,7 @@ func (h *handler) create(c *gin.Context) {
 }
 
 func (h *handler) list(c *gin.Context) {
-	uid, err := actsFor(c, caller.Read)
+	actor, scope, err := actsFor(c, caller.Read, nil)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -110,7 +116,7 @@ func (h *handler) list(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	tasks, total, err := h.tasks.List(c.Request.Context(), uid, q)
+	tasks, total, err := h.tasks.List(c.Request.Context(), actor, scope, q)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -123,22 +129,23 @@ func (h *handler) list(c *gin.Context) {
 	h.respond(c, http.StatusOK, out)
 }
 
-// target is the user a request on one task acts for and the task's id.
-func target(c *gin.Context, a caller.Access) (uid string, id int64, err error) {
-	if uid, err = actsFor(c, a); err != nil {
-		return "", 0, err
+// target is whom a request on one task acts as and the task's id; the task
+// itself says whose it is, so the request's scope does not matter here.
+func target(c *gin.Context, a caller.Access) (actor task.Actor, id int64, err error) {
+	if actor, _, err = actsFor(c, a, nil); err != nil {
+		return task.Actor{}, 0, err
 	}
 	id, err = taskID(c)
-	return uid, id, err
+	return actor, id, err
 }
 
 func (h *handler) get(c *gin.Context) {
-	uid, id, err := target(c, caller.Read)
+	actor, id, err := target(c, caller.Read)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Get(c.Request.Context(), uid, id)
+	t, err := h.tasks.Get(c.Request.Context(), actor, id)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -147,7 +154,7 @@ func (h *handler) get(c *gin.Context) {
 }
 
 func (h *handler) update(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -157,7 +164,7 @@ func (h *handler) update(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Update(c.Request.Context(), uid, id, patch)
+	t, err := h.tasks.Update(c.Request.Context(), actor, id, patch)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -166,12 +173,12 @@ func (h *handler) update(c *gin.Context) {
 }
 
 func (h *handler) toggle(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Toggle(c.Request.Context(), uid, id)
+	t, err := h.tasks.Toggle(c.Request.Context(), actor, id)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -180,12 +187,12 @@ func (h *handler) toggle(c *gin.Context) {
 }
 
 func (h *handler) delete(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if err := h.tasks.Delete(c.Request.Context(), uid, id); err != nil {
+	if err := h.tasks.Delete(c.Request.Context(), actor, id); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -209,6 +216,12 @@ func (h *handler) fail(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": err.Error()})
 	case errors.Is(err, caller.ErrOtherUser):
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "A user's token may act only for that user"})
+	case errors.Is(err, task.ErrNoOrganization):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "No active organization: the token names none you are a member of"})
+	case errors.Is(err, caller.ErrOtherOrganization):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "A user's token may act only in its active organization"})
+	case errors.Is(err, caller.ErrOrganizationRequired):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "organization_id"}, Msg: "a service acting for an organization must name it in organization_id, and no user_id", Type: "value_error"}}})
 	case errors.Is(err, caller.ErrUserRequired):
 		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "user_id"}, Msg: "A service token must name the user it acts for", Type: "missing"}}})
 	case errors.Is(err, context.Canceled):
