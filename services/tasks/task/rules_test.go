@@ -135,7 +135,10 @@ func TestOwnership(t *testing.T) {
 		name string
 		do   func(ctx context.Context, user string, id int64) error
 	}{
-		{"get", func(ctx context.Context, user string, id int64) error { _, err := f.svc.Get(ctx, task.User(user), id); return err }},
+		{"get", func(ctx context.Context, user string, id int64) error {
+			_, err := f.svc.Get(ctx, task.User(user), id)
+			return err
+		}},
 		{"update", func(ctx context.Context, user string, id int64) error {
 			_, err := f.svc.Update(ctx, task.User(user), id, task.Patch{Title: ptr("taken over")})
 			return err

@@ -29,14 +29,14 @@ type Task struct {
 	// OrganizationID is the organization the task belongs to; empty for a
 	// personal task. It never changes after creation.
 	OrganizationID string
-	Title       string
-	Description *string
-	Completed   bool
-	Priority    Priority
-	DueDate     *time.Time
-	Tags        []string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Title          string
+	Description    *string
+	Completed      bool
+	Priority       Priority
+	DueDate        *time.Time
+	Tags           []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Errors of the domain; each transport maps them to its status once.
