@@ -14,6 +14,11 @@
 // (none of the minted tokens') into it at start, so tasks verifies against a
 // deny set of that size; POST /revoke?sid=<session id> adds one (tokens carry
 // sid "sess-<sub>"). /empty/revocations is a feed that stays empty.
+//
+// -org-size N puts every user in an organization of N users, active in the
+// token: claims org "org-001" … (users 1…N in org-001, and so on) and
+// org_role "owner" for an organization's first user, "admin" for its second,
+// "member" for the rest, as the auth service's organization plugin writes them.
 package main
 
 import (
@@ -49,6 +54,7 @@ func main() {
 	out := flag.String("out", "tokens.tsv", "tokens file: <sub>\\t<token> per line")
 	ttl := flag.Duration("ttl", time.Hour, "token lifetime")
 	revoked := flag.Int("revoked", 0, "revoked sessions in the feed at start")
+	orgSize := flag.Int("org-size", 0, "users per organization (0: tokens name none)")
 	flag.Parse()
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -79,12 +85,24 @@ func main() {
 	created := now.Add(-24 * time.Hour).Format(signing.TimeFormat)
 	for u := 1; u <= *users; u++ {
 		sub := fmt.Sprintf("user-%04d", u)
-		payload, err := json.Marshal(signing.Claims{
+		claims := signing.Claims{
 			IssuedAt: now.Unix(), Name: "Bench User " + sub[5:], Email: sub + "@bench.example",
 			EmailVerified: true, CreatedAt: created, UpdatedAt: created, ID: sub, Subject: sub,
 			Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
 			SessionID: "sess-" + sub, TokenID: newID(),
-		})
+		}
+		if *orgSize > 0 {
+			claims.Organization = fmt.Sprintf("org-%03d", (u-1) / *orgSize + 1)
+			switch (u - 1) % *orgSize {
+			case 0:
+				claims.OrganizationRole = "owner"
+			case 1:
+				claims.OrganizationRole = "admin"
+			default:
+				claims.OrganizationRole = "member"
+			}
+		}
+		payload, err := json.Marshal(claims)
 		if err != nil {
 			log.Fatal(err)
 		}
