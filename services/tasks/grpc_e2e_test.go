@@ -205,8 +205,15 @@ func TestGRPCEndToEnd(t *testing.T) {
 		if err != nil || made.GetTask().GetOrganizationId() != "acme" || made.GetTask().GetUserId() != "client:"+acmeSync.id {
 			t.Fatalf("create in acme: %v %v", made, err)
 		}
-		if l, err := svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{OrganizationId: "acme"}); err != nil || l.GetTotalCount() != 1 {
+		// acme's tasks: this one, and taskctl's when that subtest ran first.
+		l, err := svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{OrganizationId: "acme"})
+		if err != nil || l.GetTotalCount() < 1 || l.GetTasks()[0].GetId() != made.GetTask().GetId() {
 			t.Fatalf("list acme: %v %v", l, err)
+		}
+		for _, tk := range l.GetTasks() {
+			if tk.GetOrganizationId() != "acme" {
+				t.Fatalf("acme's list holds %v", tk)
+			}
 		}
 		wantCode(t, "list globex", errOf(svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{OrganizationId: "globex"})), codes.PermissionDenied)
 		wantCode(t, "ann's personal task", errOf(svc.GetTask(ctx(), &tasksv1.GetTaskRequest{OrganizationId: "acme", Id: annsID})), codes.PermissionDenied)
