@@ -1,8 +1,11 @@
 -- wrk script for bench/tasks: every request carries the token of a random
 -- user (of 1,000) and, for GET by id, one of THAT user's task ids, so every
--- answer should be a 200.
+-- answer should be a 200. orgbyid and orglist are the team-task routes: the
+-- ids are then those of the user's organization (pairs-org.tsv) and the list
+-- asks for the organization's tasks.
 --
 --   wrk -t2 -c32 -d10s --latency -s bench.lua http://127.0.0.1:PORT -- pairs.tsv byid|list
+--   wrk … -- pairs-org.tsv orgbyid|orglist
 --
 -- pairs.tsv: "<sub>\t<token>\t<id>,<id>,…" per user (written by ./run).
 -- done() prints one machine-readable RESULT line that ./run parses.
@@ -37,6 +40,8 @@ function request()
   local path
   if mode == "list" then
     path = "/api/tasks?limit=20"
+  elseif mode == "orglist" then
+    path = "/api/tasks?scope=organization&limit=20"
   else
     path = "/api/tasks/" .. u.ids[math.random(#u.ids)]
   end

@@ -28,6 +28,10 @@ func TestRESTAndGRPCAnswerEveryDomainErrorAlike(t *testing.T) {
 	const missing = int64(1) << 40
 	writer := is.serviceToken("importer", "tasks:write")
 	reader := is.serviceToken("reports", "tasks:read")
+	// Team tasks: ann2 is a member of acme, where bob's team task is.
+	ann2 := is.orgToken("ann", "acme", "member")
+	bobsTeamTask := int64(ts.create(is.orgToken("bob", "acme", "member"), `{"title":"bob's team task","organization_id":"acme"}`)["id"].(float64))
+	acmeReader := is.serviceToken("acme-reports", "tasks:read:org:acme")
 
 	type outcome struct {
 		status  int
@@ -82,6 +86,54 @@ func TestRESTAndGRPCAnswerEveryDomainErrorAlike(t *testing.T) {
 			outcome{403, codes.PermissionDenied, "A user's token may act only for that user", nil},
 		},
 		{
+			"task.ErrForbidden (a member deleting another member's task)",
+			func() reply { return ts.call(ann2, "DELETE", fmt.Sprintf("/api/tasks/%d", bobsTeamTask), "") },
+			func(context.Context) error {
+				return errOf(client.DeleteTask(as(t, ann2), &tasksv1.DeleteTaskRequest{Id: bobsTeamTask}))
+			},
+			outcome{403, codes.PermissionDenied, "Not authorized to access this task", nil},
+		},
+		{
+			"task.ErrForbidden (another organization's task)",
+			func() reply { return ts.call(ann, "GET", fmt.Sprintf("/api/tasks/%d", bobsTeamTask), "") },
+			func(ctx context.Context) error {
+				return errOf(client.GetTask(ctx, &tasksv1.GetTaskRequest{Id: bobsTeamTask}))
+			},
+			outcome{403, codes.PermissionDenied, "Not authorized to access this task", nil},
+		},
+		{
+			"task.ErrNoOrganization",
+			func() reply { return ts.call(ann, "GET", "/api/tasks?scope=organization", "") },
+			func(ctx context.Context) error {
+				return errOf(client.ListTasks(ctx, &tasksv1.ListTasksRequest{Scope: tasksv1.TaskScope_TASK_SCOPE_ORGANIZATION}))
+			},
+			outcome{403, codes.PermissionDenied, "No active organization: the token names none you are a member of", nil},
+		},
+		{
+			"caller.ErrOtherOrganization",
+			func() reply { return ts.call(ann2, "POST", "/api/tasks", `{"title":"t","organization_id":"globex"}`) },
+			func(context.Context) error {
+				return errOf(client.CreateTask(as(t, ann2), &tasksv1.CreateTaskRequest{Title: "t", OrganizationId: "globex"}))
+			},
+			outcome{403, codes.PermissionDenied, "A user's token may act only in its active organization", nil},
+		},
+		{
+			"caller.ErrMissingScope (an organization's scope)",
+			func() reply { return ts.call(acmeReader, "POST", "/api/tasks?organization_id=acme", `{"title":"t"}`) },
+			func(context.Context) error {
+				return errOf(client.CreateTask(as(t, acmeReader), &tasksv1.CreateTaskRequest{OrganizationId: "acme", Title: "t"}))
+			},
+			outcome{403, codes.PermissionDenied, "this service token needs the tasks:write:org:acme scope", nil},
+		},
+		{
+			"caller.ErrOrganizationRequired",
+			func() reply { return ts.call(acmeReader, "GET", "/api/tasks?scope=organization", "") },
+			func(context.Context) error {
+				return errOf(client.ListTasks(as(t, acmeReader), &tasksv1.ListTasksRequest{Scope: tasksv1.TaskScope_TASK_SCOPE_ORGANIZATION}))
+			},
+			outcome{422, codes.InvalidArgument, "", []string{"organization_id"}},
+		},
+		{
 			"caller.ErrUserRequired",
 			func() reply { return ts.call(writer, "POST", "/api/tasks", `{"title":"t"}`) },
 			func(context.Context) error {
@@ -134,8 +186,8 @@ func TestRESTAndGRPCAnswerEveryDomainErrorAlike(t *testing.T) {
 			check(t, tc.want, tc.rest(), tc.grpc(as(t, ann)))
 		})
 	}
-	if n := ts.rows(); n != 1 {
-		t.Errorf("%d rows after refused calls, want bob's 1", n)
+	if n := ts.rows(); n != 2 {
+		t.Errorf("%d rows after refused calls, want bob's 2", n)
 	}
 
 	// task.ErrUnavailable: the store failing under both (its table gone).

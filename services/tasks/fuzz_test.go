@@ -75,6 +75,7 @@ func checkAnswer(t *testing.T, what string, r reply) {
 type taskOut struct {
 	ID          int64    `json:"id"`
 	UserID      string   `json:"user_id"`
+	OrgID       *string  `json:"organization_id"`
 	Title       string   `json:"title"`
 	Description *string  `json:"description"`
 	Completed   bool     `json:"completed"`
@@ -101,8 +102,8 @@ func checkTask(t *testing.T, what string, body []byte) taskOut {
 		t.Helper()
 		t.Fatalf("%s: %s in %s", what, fmt.Sprintf(format, args...), body)
 	}
-	if out.UserID != fuzzUser || out.ID < 1 {
-		fail("owner %q, id %d", out.UserID, out.ID)
+	if out.UserID != fuzzUser || out.ID < 1 || out.OrgID != nil {
+		fail("owner %q, organization %v, id %d", out.UserID, out.OrgID, out.ID)
 	}
 	if n := utf8.RuneCountInString(out.Title); n > 200 || strings.TrimSpace(out.Title) == "" {
 		fail("title of %d characters, or blank", n)

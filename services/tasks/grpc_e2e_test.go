@@ -47,6 +47,7 @@ func TestGRPCEndToEnd(t *testing.T) {
 	writer := auth.registerClient("importer", "tasks:read tasks:write")
 	bare := auth.registerClient("no-scopes", "")
 	retired := auth.registerClient("retired", "tasks:read")
+	acmeSync := auth.registerClient("acme-sync", "tasks:read:org:acme tasks:write:org:acme")
 
 	// dial connects with authn.Credentials, as another Go service would.
 	dial := func(source oauth2.TokenSource) tasksv1.TasksServiceClient {
@@ -180,10 +181,45 @@ func TestGRPCEndToEnd(t *testing.T) {
 		if err == nil || !strings.Contains(out, "PermissionDenied: this service token needs the tasks:write scope") || !requestIDShown.MatchString(out) {
 			t.Fatalf("create as the reader service: %v\n%s", err, out)
 		}
+		orgSecret := []string{"TASKCTL_CLIENT_SECRET=" + acmeSync.secret}
+		out, err = run(orgSecret, "--client-id", acmeSync.id, "--org", "acme", "create", "--title", "acme's, by taskctl")
+		if err != nil || !strings.Contains(out, "acme's, by taskctl") {
+			t.Fatalf("create as acme's client: %v\n%s", err, out)
+		}
+		out, err = run(orgSecret, "--client-id", acmeSync.id, "--org", "globex", "list")
+		if err == nil || !strings.Contains(out, "PermissionDenied: this service token needs the tasks:read:org:globex scope") {
+			t.Fatalf("list globex as acme's client: %v\n%s", err, out)
+		}
 		out, err = run([]string{"TASKCTL_CLIENT_SECRET=wrong"}, "--client-id", reader.id, "--user", annID, "list")
 		if err == nil || !strings.Contains(out, "Unauthenticated") || !strings.Contains(out, "invalid_client") {
 			t.Fatalf("a wrong secret: %v\n%s", err, out)
 		}
+	})
+	t.Run("an organization's client, registered in auth, reaches that organization only", func(t *testing.T) {
+		svc, src := asService(acmeSync)
+		tok, err := src.Token()
+		if err != nil || tok.Extra("scope") != "tasks:read:org:acme tasks:write:org:acme" {
+			t.Fatalf("token: %v, scope %v", err, tok.Extra("scope"))
+		}
+		made, err := svc.CreateTask(ctx(), &tasksv1.CreateTaskRequest{OrganizationId: "acme", Title: "synced into acme"})
+		if err != nil || made.GetTask().GetOrganizationId() != "acme" || made.GetTask().GetUserId() != "client:"+acmeSync.id {
+			t.Fatalf("create in acme: %v %v", made, err)
+		}
+		// acme's tasks: this one, and taskctl's when that subtest ran first.
+		l, err := svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{OrganizationId: "acme"})
+		if err != nil || l.GetTotalCount() < 1 || l.GetTasks()[0].GetId() != made.GetTask().GetId() {
+			t.Fatalf("list acme: %v %v", l, err)
+		}
+		for _, tk := range l.GetTasks() {
+			if tk.GetOrganizationId() != "acme" {
+				t.Fatalf("acme's list holds %v", tk)
+			}
+		}
+		wantCode(t, "list globex", errOf(svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{OrganizationId: "globex"})), codes.PermissionDenied)
+		wantCode(t, "ann's personal task", errOf(svc.GetTask(ctx(), &tasksv1.GetTaskRequest{OrganizationId: "acme", Id: annsID})), codes.PermissionDenied)
+		wantCode(t, "ann's personal tasks by user", errOf(svc.ListTasks(ctx(), &tasksv1.ListTasksRequest{UserId: annID})), codes.PermissionDenied)
+		// ann, with no organization active, does not see acme's task.
+		wantCode(t, "ann reads acme's task", errOf(ann.GetTask(ctx(), &tasksv1.GetTaskRequest{Id: made.GetTask().GetId()})), codes.PermissionDenied)
 	})
 	t.Run("one token request per lifetime across 100 calls, then a fresh token", func(t *testing.T) {
 		before := auth.tokenRequests()

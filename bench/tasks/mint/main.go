@@ -19,6 +19,12 @@
 // ("org-<sub>") naming organization "org-bench" with org_role "admin", as
 // auth mints it with an active organization; POST /demote?sub=<sub>&org=<org>
 // adds the member event auth writes when that user's role there changes.
+//
+// -org-size N puts every user of the main tokens file in an organization of
+// N users, active in the token: claims org "org-001" … (users 1…N in
+// org-001, and so on) and org_role "owner" for an organization's first user,
+// "admin" for its second, "member" for the rest, as the auth service's
+// organization plugin writes them.
 package main
 
 import (
@@ -55,6 +61,7 @@ func main() {
 	ttl := flag.Duration("ttl", time.Hour, "token lifetime")
 	revoked := flag.Int("revoked", 0, "revoked sessions in the feed at start")
 	orgOut := flag.String("org-out", "", "also write admin tokens naming organization org-bench here")
+	orgSize := flag.Int("org-size", 0, "users per organization in the main tokens file (0: tokens name none)")
 	flag.Parse()
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -92,8 +99,19 @@ func main() {
 				Expiry: now.Add(*ttl).Unix(), Issuer: origin, Audience: origin,
 				SessionID: session + sub, TokenID: newID(),
 			}
-			if org != "" {
+			switch {
+			case org != "":
 				c.Organization, c.OrganizationRole = org, "admin"
+			case *orgSize > 0:
+				c.Organization = fmt.Sprintf("org-%03d", (u-1) / *orgSize + 1)
+				switch (u - 1) % *orgSize {
+				case 0:
+					c.OrganizationRole = "owner"
+				case 1:
+					c.OrganizationRole = "admin"
+				default:
+					c.OrganizationRole = "member"
+				}
 			}
 			payload, err := json.Marshal(c)
 			if err != nil {

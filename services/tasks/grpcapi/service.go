@@ -22,18 +22,42 @@ type service struct {
 	log   *slog.Logger
 }
 
-// actsFor is the user the call may act for (see package caller).
-func actsFor(ctx context.Context, named string, a caller.Access) (string, error) {
+// actsFor is whom the call acts as and the scope it asks for (see package
+// caller).
+func actsFor(ctx context.Context, named caller.Named, a caller.Access) (task.Actor, task.Scope, error) {
 	p, ok := authn.PrincipalFrom(ctx)
 	if !ok || p.UserID == "" {
 		panic("TasksService served without authentication") // wiring bug, caught by recoverPanics
 	}
-	return caller.ActsFor(p, named, a)
+	return caller.Resolve(p, named, a)
+}
+
+// named is what a call on one task names: user_id and organization_id.
+func named(user, org string) caller.Named { return caller.Named{UserID: user, OrganizationID: org} }
+
+// scoped adds a create's or list's scope to what it names.
+func scoped(user, org string, scope tasksv1.TaskScope) (caller.Named, error) {
+	n := named(user, org)
+	switch scope {
+	case tasksv1.TaskScope_TASK_SCOPE_UNSPECIFIED, tasksv1.TaskScope_TASK_SCOPE_PERSONAL:
+		if scope == tasksv1.TaskScope_TASK_SCOPE_PERSONAL && org != "" {
+			return n, badField("scope", "personal scope names no organization")
+		}
+	case tasksv1.TaskScope_TASK_SCOPE_ORGANIZATION:
+		n.Organization = true
+	default:
+		return n, badField("scope", "must be personal or organization")
+	}
+	return n, nil
 }
 
 func (s *service) CreateTask(ctx context.Context, req *tasksv1.CreateTaskRequest) (*tasksv1.CreateTaskResponse, error) {
 	const method = "CreateTask"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Write)
+	n, err := scoped(req.GetUserId(), req.GetOrganizationId(), req.GetScope())
+	if err != nil {
+		return nil, s.toStatus(ctx, method, err)
+	}
+	actor, scope, err := actsFor(ctx, n, caller.Write)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -44,7 +68,7 @@ func (s *service) CreateTask(ctx context.Context, req *tasksv1.CreateTaskRequest
 	if in.DueDate, err = timeOf("due_date", req.GetDueDate()); err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	t, err := s.tasks.Create(ctx, uid, in)
+	t, err := s.tasks.Create(ctx, actor, scope, in)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -53,14 +77,14 @@ func (s *service) CreateTask(ctx context.Context, req *tasksv1.CreateTaskRequest
 
 func (s *service) GetTask(ctx context.Context, req *tasksv1.GetTaskRequest) (*tasksv1.GetTaskResponse, error) {
 	const method = "GetTask"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Read)
+	actor, _, err := actsFor(ctx, named(req.GetUserId(), req.GetOrganizationId()), caller.Read)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
 	if err := checkID(req.GetId()); err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	t, err := s.tasks.Get(ctx, uid, req.GetId())
+	t, err := s.tasks.Get(ctx, actor, req.GetId())
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -69,7 +93,11 @@ func (s *service) GetTask(ctx context.Context, req *tasksv1.GetTaskRequest) (*ta
 
 func (s *service) ListTasks(ctx context.Context, req *tasksv1.ListTasksRequest) (*tasksv1.ListTasksResponse, error) {
 	const method = "ListTasks"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Read)
+	n, err := scoped(req.GetUserId(), req.GetOrganizationId(), req.GetScope())
+	if err != nil {
+		return nil, s.toStatus(ctx, method, err)
+	}
+	actor, scope, err := actsFor(ctx, n, caller.Read)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -77,7 +105,7 @@ func (s *service) ListTasks(ctx context.Context, req *tasksv1.ListTasksRequest) 
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	tasks, total, err := s.tasks.List(ctx, uid, q)
+	tasks, total, err := s.tasks.List(ctx, actor, scope, q)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -90,7 +118,7 @@ func (s *service) ListTasks(ctx context.Context, req *tasksv1.ListTasksRequest) 
 
 func (s *service) UpdateTask(ctx context.Context, req *tasksv1.UpdateTaskRequest) (*tasksv1.UpdateTaskResponse, error) {
 	const method = "UpdateTask"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Write)
+	actor, _, err := actsFor(ctx, named(req.GetUserId(), req.GetOrganizationId()), caller.Write)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -101,7 +129,7 @@ func (s *service) UpdateTask(ctx context.Context, req *tasksv1.UpdateTaskRequest
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	t, err := s.tasks.Update(ctx, uid, req.GetTask().GetId(), patch)
+	t, err := s.tasks.Update(ctx, actor, req.GetTask().GetId(), patch)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -110,14 +138,14 @@ func (s *service) UpdateTask(ctx context.Context, req *tasksv1.UpdateTaskRequest
 
 func (s *service) ToggleTask(ctx context.Context, req *tasksv1.ToggleTaskRequest) (*tasksv1.ToggleTaskResponse, error) {
 	const method = "ToggleTask"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Write)
+	actor, _, err := actsFor(ctx, named(req.GetUserId(), req.GetOrganizationId()), caller.Write)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
 	if err := checkID(req.GetId()); err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	t, err := s.tasks.Toggle(ctx, uid, req.GetId())
+	t, err := s.tasks.Toggle(ctx, actor, req.GetId())
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
@@ -126,14 +154,14 @@ func (s *service) ToggleTask(ctx context.Context, req *tasksv1.ToggleTaskRequest
 
 func (s *service) DeleteTask(ctx context.Context, req *tasksv1.DeleteTaskRequest) (*tasksv1.DeleteTaskResponse, error) {
 	const method = "DeleteTask"
-	uid, err := actsFor(ctx, req.GetUserId(), caller.Write)
+	actor, _, err := actsFor(ctx, named(req.GetUserId(), req.GetOrganizationId()), caller.Write)
 	if err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
 	if err := checkID(req.GetId()); err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
-	if err := s.tasks.Delete(ctx, uid, req.GetId()); err != nil {
+	if err := s.tasks.Delete(ctx, actor, req.GetId()); err != nil {
 		return nil, s.toStatus(ctx, method, err)
 	}
 	return &tasksv1.DeleteTaskResponse{}, nil
@@ -257,7 +285,7 @@ func patchOf(req *tasksv1.UpdateTaskRequest) (task.Patch, error) {
 
 func render(t task.Task) *tasksv1.Task {
 	out := &tasksv1.Task{
-		Id: t.ID, UserId: t.UserID, Title: t.Title, Description: t.Description, Completed: t.Completed,
+		Id: t.ID, UserId: t.UserID, OrganizationId: t.OrganizationID, Title: t.Title, Description: t.Description, Completed: t.Completed,
 		Priority: tasksv1.Priority_PRIORITY_MEDIUM, Tags: t.Tags,
 		CreateTime: timestamppb.New(t.CreatedAt), UpdateTime: timestamppb.New(t.UpdatedAt),
 	}

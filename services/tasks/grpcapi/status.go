@@ -34,6 +34,12 @@ func (s *service) toStatus(ctx context.Context, method string, err error) error 
 		return status.Error(codes.PermissionDenied, scope.Error())
 	case errors.Is(err, caller.ErrOtherUser):
 		return status.Error(codes.PermissionDenied, "A user's token may act only for that user")
+	case errors.Is(err, task.ErrNoOrganization):
+		return status.Error(codes.PermissionDenied, noOrganization)
+	case errors.Is(err, caller.ErrOtherOrganization):
+		return status.Error(codes.PermissionDenied, otherOrganization)
+	case errors.Is(err, caller.ErrOrganizationRequired):
+		return invalidArgument(&task.ValidationError{Fields: []task.FieldError{{Field: "organization_id", Message: organizationRequired}}})
 	case errors.Is(err, caller.ErrUserRequired):
 		return invalidArgument(&task.ValidationError{Fields: []task.FieldError{{Field: "user_id", Message: "a service token must name the user it acts for"}}})
 	case errors.Is(err, context.Canceled):
@@ -49,6 +55,13 @@ func (s *service) toStatus(ctx context.Context, method string, err error) error 
 		return status.Error(codes.Internal, "Internal Server Error")
 	}
 }
+
+// The words REST's detail uses too (errors_test checks they agree).
+const (
+	noOrganization       = "No active organization: the token names none you are a member of"
+	otherOrganization    = "A user's token may act only in its active organization"
+	organizationRequired = "a service acting for an organization must name it in organization_id, and no user_id"
+)
 
 // invalidArgument lists the invalid fields in a google.rpc.BadRequest detail.
 func invalidArgument(v *task.ValidationError) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/services/tasks/caller"
 	"github.com/latchid/latch/services/tasks/task"
 )
 
@@ -167,15 +168,19 @@ func (f *fields) err() error {
 	return unprocessable(f.issues...)
 }
 
-func decodeNewTask(c *gin.Context) (task.NewTask, error) {
+// decodeNewTask reads a create's body and its organization_id member (nil
+// when absent or null: the query and the token decide).
+func decodeNewTask(c *gin.Context) (task.NewTask, *string, error) {
 	obj, err := readObject(c)
 	if err != nil {
-		return task.NewTask{}, err
+		return task.NewTask{}, nil, err
 	}
 	f := fields{obj: obj}
 	var in task.NewTask
 	// user_id, id, completed and timestamps in the body are ignored: the
-	// owner is the caller and the rest is the server's to set.
+	// owner is the caller and the rest is the server's to set. An
+	// organization_id is only a request, checked against the token (caller).
+	org, _ := f.str("organization_id")
 	_, given := obj["title"]
 	switch title, present := f.str("title"); {
 	case title != nil:
@@ -195,7 +200,32 @@ func decodeNewTask(c *gin.Context) (task.NewTask, error) {
 	if tags, _ := f.tags("tags"); tags != nil {
 		in.Tags = *tags
 	}
-	return in, f.err()
+	return in, org, f.err()
+}
+
+// namedIn is what a request names about whom it acts for: ?user_id=,
+// ?organization_id= (or a create body's organization_id, which must then
+// agree with the query's) and ?scope=personal|organization (default
+// personal; naming an organization implies organization).
+func namedIn(c *gin.Context, bodyOrg *string) (caller.Named, error) {
+	n := caller.Named{UserID: c.Query("user_id"), OrganizationID: c.Query("organization_id")}
+	if bodyOrg != nil && *bodyOrg != "" {
+		if n.OrganizationID != "" && n.OrganizationID != *bodyOrg {
+			return n, unprocessable(issue{Loc: []string{"body", "organization_id"}, Msg: "differs from the query's organization_id", Type: "value_error"})
+		}
+		n.OrganizationID = *bodyOrg
+	}
+	switch scope, given := c.GetQuery("scope"); {
+	case !given:
+	case scope == "organization":
+		n.Organization = true
+	case scope == "personal" && n.OrganizationID == "":
+	case scope == "personal":
+		return n, unprocessable(issue{Loc: []string{"query", "scope"}, Msg: "personal scope names no organization", Type: "value_error"})
+	default:
+		return n, unprocessable(issue{Loc: []string{"query", "scope"}, Msg: "Input should be 'personal' or 'organization'", Type: "enum"})
+	}
+	return n, nil
 }
 
 func decodePatch(c *gin.Context) (task.Patch, error) {
@@ -272,35 +302,4 @@ func decodeQuery(c *gin.Context) (task.Query, error) {
 		return q, unprocessable(issues...)
 	}
 	return q, nil
-}
-
-// taskJSON is the task as the REST API's clients know it (the FastAPI backend's JSON).
-type taskJSON struct {
-	ID          int64    `json:"id"`
-	UserID      string   `json:"user_id"`
-	Title       string   `json:"title"`
-	Description *string  `json:"description"`
-	Completed   bool     `json:"completed"`
-	Priority    string   `json:"priority"`
-	DueDate     *string  `json:"due_date"`
-	Tags        []string `json:"tags"`
-	CreatedAt   string   `json:"created_at"`
-	UpdatedAt   string   `json:"updated_at"`
-}
-
-func render(t task.Task) taskJSON {
-	var due *string
-	if t.DueDate != nil {
-		s := t.DueDate.UTC().Format(time.RFC3339Nano)
-		due = &s
-	}
-	tags := t.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return taskJSON{
-		ID: t.ID, UserID: t.UserID, Title: t.Title, Description: t.Description, Completed: t.Completed,
-		Priority: string(t.Priority), DueDate: due, Tags: tags,
-		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: t.UpdatedAt.UTC().Format(time.RFC3339Nano),
-	}
 }

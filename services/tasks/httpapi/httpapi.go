@@ -5,7 +5,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -69,38 +68,44 @@ func New(cfg Config, tasks *task.Service, authenticate gin.HandlerFunc, log *slo
 	return r
 }
 
-// actsFor is the user whose tasks the request may touch (see package
-// caller): a user's own token's sub, or the ?user_id= a service token names;
-// never the body.
-func actsFor(c *gin.Context, a caller.Access) (string, error) {
+// actsFor is whom the request acts as and the scope it asks for (see
+// package caller): from the token, the ?user_id= and ?organization_id= it
+// names and ?scope=; bodyOrg is a create's organization_id member.
+func actsFor(c *gin.Context, a caller.Access, bodyOrg *string) (task.Actor, task.Scope, error) {
 	p, ok := authn.PrincipalFrom(c.Request.Context())
 	if !ok || p.UserID == "" {
 		panic("tasks API mounted without authentication") // a wiring bug: ginlog.Recover logs it and answers 500
 	}
-	return caller.ActsFor(p, c.Query("user_id"), a)
+	n, err := namedIn(c, bodyOrg)
+	if err != nil {
+		return task.Actor{}, 0, err
+	}
+	return caller.Resolve(p, n, a)
 }
 
 func (h *handler) create(c *gin.Context) {
-	uid, err := actsFor(c, caller.Write)
+	// Who acts is decided before the body's errors are reported (as for
+	// every route), but a body's organization_id is part of that decision.
+	in, org, badBody := decodeNewTask(c)
+	actor, scope, err := actsFor(c, caller.Write, org)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	in, err := decodeNewTask(c)
+	if badBody != nil {
+		h.fail(c, badBody)
+		return
+	}
+	t, err := h.tasks.Create(c.Request.Context(), actor, scope, in)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Create(c.Request.Context(), uid, in)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.respond(c, http.StatusCreated, render(t))
+	h.respond(c, http.StatusCreated, appendTask(nil, t))
 }
 
 func (h *handler) list(c *gin.Context) {
-	uid, err := actsFor(c, caller.Read)
+	actor, scope, err := actsFor(c, caller.Read, nil)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -110,44 +115,41 @@ func (h *handler) list(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	tasks, total, err := h.tasks.List(c.Request.Context(), uid, q)
+	tasks, total, err := h.tasks.List(c.Request.Context(), actor, scope, q)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	out := make([]taskJSON, len(tasks))
-	for i, t := range tasks {
-		out[i] = render(t)
-	}
 	c.Header("X-Total-Count", strconv.Itoa(total))
-	h.respond(c, http.StatusOK, out)
+	h.respond(c, http.StatusOK, appendTasks(make([]byte, 0, 64+400*len(tasks)), tasks))
 }
 
-// target is the user a request on one task acts for and the task's id.
-func target(c *gin.Context, a caller.Access) (uid string, id int64, err error) {
-	if uid, err = actsFor(c, a); err != nil {
-		return "", 0, err
+// target is whom a request on one task acts as and the task's id; the task
+// itself says whose it is, so the request's scope does not matter here.
+func target(c *gin.Context, a caller.Access) (actor task.Actor, id int64, err error) {
+	if actor, _, err = actsFor(c, a, nil); err != nil {
+		return task.Actor{}, 0, err
 	}
 	id, err = taskID(c)
-	return uid, id, err
+	return actor, id, err
 }
 
 func (h *handler) get(c *gin.Context) {
-	uid, id, err := target(c, caller.Read)
+	actor, id, err := target(c, caller.Read)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Get(c.Request.Context(), uid, id)
+	t, err := h.tasks.Get(c.Request.Context(), actor, id)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	h.respond(c, http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, appendTask(nil, t))
 }
 
 func (h *handler) update(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -157,35 +159,35 @@ func (h *handler) update(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Update(c.Request.Context(), uid, id, patch)
+	t, err := h.tasks.Update(c.Request.Context(), actor, id, patch)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	h.respond(c, http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, appendTask(nil, t))
 }
 
 func (h *handler) toggle(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	t, err := h.tasks.Toggle(c.Request.Context(), uid, id)
+	t, err := h.tasks.Toggle(c.Request.Context(), actor, id)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	h.respond(c, http.StatusOK, render(t))
+	h.respond(c, http.StatusOK, appendTask(nil, t))
 }
 
 func (h *handler) delete(c *gin.Context) {
-	uid, id, err := target(c, caller.Write)
+	actor, id, err := target(c, caller.Write)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if err := h.tasks.Delete(c.Request.Context(), uid, id); err != nil {
+	if err := h.tasks.Delete(c.Request.Context(), actor, id); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -209,6 +211,12 @@ func (h *handler) fail(c *gin.Context, err error) {
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": err.Error()})
 	case errors.Is(err, caller.ErrOtherUser):
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "A user's token may act only for that user"})
+	case errors.Is(err, task.ErrNoOrganization):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "No active organization: the token names none you are a member of"})
+	case errors.Is(err, caller.ErrOtherOrganization):
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"detail": "A user's token may act only in its active organization"})
+	case errors.Is(err, caller.ErrOrganizationRequired):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "organization_id"}, Msg: "a service acting for an organization must name it in organization_id, and no user_id", Type: "value_error"}}})
 	case errors.Is(err, caller.ErrUserRequired):
 		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"detail": []issue{{Loc: []string{"query", "user_id"}, Msg: "A service token must name the user it acts for", Type: "missing"}}})
 	case errors.Is(err, context.Canceled):
@@ -226,16 +234,11 @@ func (h *handler) fail(c *gin.Context, err error) {
 	}
 }
 
-// respond writes v as the JSON body with its Content-Length. Without one, a
-// body over net/http's 2 KiB chunking threshold (a list page) goes out
-// chunked, and a reverse proxy in front (the gateway) must then flush every
-// piece as it arrives: several writes per response instead of one.
-func (h *handler) respond(c *gin.Context, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+// respond writes a JSON body (encode.go) with its Content-Length. Without
+// one, a body over net/http's 2 KiB chunking threshold (a list page) goes
+// out chunked, and a reverse proxy in front (the gateway) must then flush
+// every piece as it arrives: several writes per response instead of one.
+func (h *handler) respond(c *gin.Context, status int, body []byte) {
 	c.Header("Content-Length", strconv.Itoa(len(body)))
 	c.Data(status, "application/json; charset=utf-8", body)
 }

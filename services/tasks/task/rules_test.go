@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) create(t *testing.T, user string, in task.NewTask) task.Task {
 	t.Helper()
-	tk, err := f.svc.Create(t.Context(), user, in)
+	tk, err := f.svc.Create(t.Context(), task.User(user), task.Personal, in)
 	if err != nil {
 		t.Fatalf("create %q: %v", in.Title, err)
 	}
@@ -87,7 +87,7 @@ func TestCreateValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tk, err := f.svc.Create(t.Context(), "ann", tc.in)
+			tk, err := f.svc.Create(t.Context(), task.User("ann"), task.Personal, tc.in)
 			if tc.wantFields == nil {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -103,7 +103,7 @@ func TestCreateValidation(t *testing.T) {
 		})
 	}
 	// Refusals wrote nothing: only the three accepted tasks exist.
-	_, total, err := f.svc.List(t.Context(), "ann", task.Query{})
+	_, total, err := f.svc.List(t.Context(), task.User("ann"), task.Personal, task.Query{})
 	if err != nil || total != 3 {
 		t.Fatalf("ann has %d tasks (err %v), want the 3 accepted", total, err)
 	}
@@ -135,16 +135,19 @@ func TestOwnership(t *testing.T) {
 		name string
 		do   func(ctx context.Context, user string, id int64) error
 	}{
-		{"get", func(ctx context.Context, user string, id int64) error { _, err := f.svc.Get(ctx, user, id); return err }},
+		{"get", func(ctx context.Context, user string, id int64) error {
+			_, err := f.svc.Get(ctx, task.User(user), id)
+			return err
+		}},
 		{"update", func(ctx context.Context, user string, id int64) error {
-			_, err := f.svc.Update(ctx, user, id, task.Patch{Title: ptr("taken over")})
+			_, err := f.svc.Update(ctx, task.User(user), id, task.Patch{Title: ptr("taken over")})
 			return err
 		}},
 		{"toggle", func(ctx context.Context, user string, id int64) error {
-			_, err := f.svc.Toggle(ctx, user, id)
+			_, err := f.svc.Toggle(ctx, task.User(user), id)
 			return err
 		}},
-		{"delete", func(ctx context.Context, user string, id int64) error { return f.svc.Delete(ctx, user, id) }},
+		{"delete", func(ctx context.Context, user string, id int64) error { return f.svc.Delete(ctx, task.User(user), id) }},
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
@@ -154,14 +157,14 @@ func TestOwnership(t *testing.T) {
 			if err := op.do(t.Context(), "bob", missing); !errors.Is(err, task.ErrNotFound) {
 				t.Errorf("no such task: %v, want ErrNotFound", err)
 			}
-			got, err := f.svc.Get(t.Context(), "ann", mine.ID)
+			got, err := f.svc.Get(t.Context(), task.User("ann"), mine.ID)
 			if err != nil || got.Title != "Ann's" || got.Completed || !got.UpdatedAt.Equal(start) {
 				t.Errorf("the owner's task changed: %+v (err %v)", got, err)
 			}
 		})
 	}
 	// Another user's listing never shows it.
-	if list, total, err := f.svc.List(t.Context(), "bob", task.Query{}); err != nil || total != 0 || len(list) != 0 {
+	if list, total, err := f.svc.List(t.Context(), task.User("bob"), task.Personal, task.Query{}); err != nil || total != 0 || len(list) != 0 {
 		t.Errorf("bob lists %d of %d (err %v)", len(list), total, err)
 	}
 }
@@ -174,7 +177,7 @@ func TestUpdateToggleAndDelete(t *testing.T) {
 		t.Errorf("due date stored as %v, want %v in UTC", tk.DueDate, due)
 	}
 	f.now = start.Add(time.Hour)
-	got, err := f.svc.Update(t.Context(), "ann", tk.ID, task.Patch{Priority: ptr(task.High), ClearDescription: true, ClearDueDate: true, Tags: &[]string{}})
+	got, err := f.svc.Update(t.Context(), task.User("ann"), tk.ID, task.Patch{Priority: ptr(task.High), ClearDescription: true, ClearDueDate: true, Tags: &[]string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,18 +185,18 @@ func TestUpdateToggleAndDelete(t *testing.T) {
 		!got.CreatedAt.Equal(start) || !got.UpdatedAt.Equal(f.now) {
 		t.Errorf("after update: %+v", got)
 	}
-	if _, err := f.svc.Update(t.Context(), "ann", tk.ID, task.Patch{Title: ptr(""), Priority: ptr(task.Priority("x"))}); !slices.Equal(fields(err), []string{"title", "priority"}) {
+	if _, err := f.svc.Update(t.Context(), task.User("ann"), tk.ID, task.Patch{Title: ptr(""), Priority: ptr(task.Priority("x"))}); !slices.Equal(fields(err), []string{"title", "priority"}) {
 		t.Errorf("invalid patch: %v", err)
 	}
 	f.now = start.Add(2 * time.Hour)
-	toggled, err := f.svc.Toggle(t.Context(), "ann", tk.ID)
+	toggled, err := f.svc.Toggle(t.Context(), task.User("ann"), tk.ID)
 	if err != nil || !toggled.Completed || !toggled.UpdatedAt.Equal(f.now) || toggled.Priority != task.High {
 		t.Errorf("toggle: %+v (err %v)", toggled, err)
 	}
-	if err := f.svc.Delete(t.Context(), "ann", tk.ID); err != nil {
+	if err := f.svc.Delete(t.Context(), task.User("ann"), tk.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Get(t.Context(), "ann", tk.ID); !errors.Is(err, task.ErrNotFound) {
+	if _, err := f.svc.Get(t.Context(), task.User("ann"), tk.ID); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("deleted task: %v, want ErrNotFound", err)
 	}
 }
@@ -203,7 +206,7 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	add := func(title string, p task.Priority, done bool, tags ...string) {
 		tk := f.create(t, "ann", task.NewTask{Title: title, Priority: p, Tags: tags, Description: ptr("about " + title)})
 		if done {
-			if _, err := f.svc.Toggle(t.Context(), "ann", tk.ID); err != nil {
+			if _, err := f.svc.Toggle(t.Context(), task.User("ann"), tk.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -234,7 +237,7 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			list, total, err := f.svc.List(t.Context(), "ann", tc.q)
+			list, total, err := f.svc.List(t.Context(), task.User("ann"), task.Personal, tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +280,7 @@ func TestListValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := f.svc.List(t.Context(), "ann", tc.q)
+			_, _, err := f.svc.List(t.Context(), task.User("ann"), task.Personal, tc.q)
 			if got := fields(err); !slices.Equal(got, tc.want) {
 				t.Fatalf("invalid fields %v (err %v), want %v", got, err, tc.want)
 			}

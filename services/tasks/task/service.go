@@ -34,8 +34,13 @@ type NewTask struct {
 	Tags        []string
 }
 
-// Create makes a task owned by userID; the owner never comes from the request body.
-func (s *Service) Create(ctx context.Context, userID string, in NewTask) (Task, error) {
+// Create makes a task in scope: the actor's own, or its organization's
+// (created by the actor). The owner never comes from the request body.
+func (s *Service) Create(ctx context.Context, a Actor, scope Scope, in NewTask) (Task, error) {
+	owner, err := a.owner(scope)
+	if err != nil {
+		return Task{}, err
+	}
 	var v ValidationError
 	if in.Priority == "" {
 		in.Priority = Medium
@@ -50,19 +55,19 @@ func (s *Service) Create(ctx context.Context, userID string, in NewTask) (Task, 
 	}
 	now := s.clock()
 	return s.store.Create(ctx, Task{
-		UserID: userID, Title: in.Title, Description: in.Description, Priority: in.Priority,
+		UserID: a.UserID, OrganizationID: owner.OrganizationID, Title: in.Title, Description: in.Description, Priority: in.Priority,
 		DueDate: utc(in.DueDate), Tags: tags, CreatedAt: now, UpdatedAt: now,
 	})
 }
 
-// Get returns the user's task: ErrNotFound when no task has the id,
-// ErrForbidden when it is someone else's.
-func (s *Service) Get(ctx context.Context, userID string, id int64) (Task, error) {
+// Get returns a task the actor may read: ErrNotFound when no task has the
+// id, ErrForbidden when it is someone else's or another organization's.
+func (s *Service) Get(ctx context.Context, a Actor, id int64) (Task, error) {
 	t, err := s.store.Get(ctx, id)
 	if err != nil {
 		return Task{}, err
 	}
-	if err := owns(userID, t); err != nil {
+	if err := a.canRead(t); err != nil {
 		return Task{}, err
 	}
 	return t, nil
@@ -80,8 +85,8 @@ type Patch struct {
 	Completed        *bool
 }
 
-// Update applies p to the user's task.
-func (s *Service) Update(ctx context.Context, userID string, id int64, p Patch) (Task, error) {
+// Update applies p to a task the actor may change.
+func (s *Service) Update(ctx context.Context, a Actor, id int64, p Patch) (Task, error) {
 	var v ValidationError
 	if p.Title != nil {
 		checkTitle(&v, *p.Title)
@@ -99,7 +104,7 @@ func (s *Service) Update(ctx context.Context, userID string, id int64, p Patch) 
 		return Task{}, err
 	}
 	return s.store.Update(ctx, id, func(t Task) (Task, error) {
-		if err := owns(userID, t); err != nil {
+		if err := a.canChange(t); err != nil {
 			return Task{}, err
 		}
 		if p.Title != nil {
@@ -125,10 +130,10 @@ func (s *Service) Update(ctx context.Context, userID string, id int64, p Patch) 
 	})
 }
 
-// Toggle flips the user's task between pending and completed.
-func (s *Service) Toggle(ctx context.Context, userID string, id int64) (Task, error) {
+// Toggle flips a task the actor may change between pending and completed.
+func (s *Service) Toggle(ctx context.Context, a Actor, id int64) (Task, error) {
 	return s.store.Update(ctx, id, func(t Task) (Task, error) {
-		if err := owns(userID, t); err != nil {
+		if err := a.canChange(t); err != nil {
 			return Task{}, err
 		}
 		t.Completed = !t.Completed
@@ -137,13 +142,18 @@ func (s *Service) Toggle(ctx context.Context, userID string, id int64) (Task, er
 	})
 }
 
-// Delete removes the user's task.
-func (s *Service) Delete(ctx context.Context, userID string, id int64) error {
-	return s.store.Delete(ctx, id, func(t Task) error { return owns(userID, t) })
+// Delete removes a task the actor may change.
+func (s *Service) Delete(ctx context.Context, a Actor, id int64) error {
+	return s.store.Delete(ctx, id, a.canChange)
 }
 
-// List returns a page of the user's own tasks and how many match in all.
-func (s *Service) List(ctx context.Context, userID string, q Query) ([]Task, int, error) {
+// List returns a page of the tasks scope means for the actor (its own, or
+// its organization's) and how many match in all.
+func (s *Service) List(ctx context.Context, a Actor, scope Scope, q Query) ([]Task, int, error) {
+	owner, err := a.owner(scope)
+	if err != nil {
+		return nil, 0, err
+	}
 	var v ValidationError
 	switch q.Status {
 	case "":
@@ -179,11 +189,13 @@ func (s *Service) List(ctx context.Context, userID string, q Query) ([]Task, int
 	if err := v.orNil(); err != nil {
 		return nil, 0, err
 	}
-	return s.store.List(ctx, userID, q)
+	return s.store.List(ctx, owner, q)
 }
 
-// DeleteOwner deletes every task of a user who no longer exists (the auth
-// service deleted them); running it again deletes nothing more.
+// DeleteOwner deletes every personal task of a user who no longer exists
+// (the auth service deleted them); running it again deletes nothing more.
+// The organization tasks they created stay with their organizations, as a
+// removed member's do.
 func (s *Service) DeleteOwner(ctx context.Context, userID string) (int64, error) {
 	if userID == "" {
 		return 0, nil
@@ -191,11 +203,13 @@ func (s *Service) DeleteOwner(ctx context.Context, userID string) (int64, error)
 	return s.store.DeleteOwner(ctx, userID)
 }
 
-func owns(userID string, t Task) error {
-	if t.UserID != userID {
-		return ErrForbidden
+// DeleteOrganization deletes every task of an organization the auth
+// service deleted; running it again deletes nothing more.
+func (s *Service) DeleteOrganization(ctx context.Context, orgID string) (int64, error) {
+	if orgID == "" {
+		return 0, nil
 	}
-	return nil
+	return s.store.DeleteOrganization(ctx, orgID)
 }
 
 // checkText refuses what no text field may hold: invalid UTF-8 and NUL,

@@ -41,7 +41,7 @@ func TestDueDatesOutsideRFC3339YearsAreInvalid(t *testing.T) {
 		}
 		return &d
 	}
-	ok, err := s.Create(ctx, "u1", task.NewTask{Title: "t"})
+	ok, err := s.Create(ctx, task.User("u1"), task.Personal, task.NewTask{Title: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +55,8 @@ func TestDueDatesOutsideRFC3339YearsAreInvalid(t *testing.T) {
 		{"0001-01-01T13:59:59-10:00", true},   // still year 1 in UTC
 		{"2026-12-31T23:59:59.999999Z", true}, // an everyday date
 	} {
-		_, errCreate := s.Create(ctx, "u1", task.NewTask{Title: "t", DueDate: parse(tc.due)})
-		_, errUpdate := s.Update(ctx, "u1", ok.ID, task.Patch{DueDate: parse(tc.due)})
+		_, errCreate := s.Create(ctx, task.User("u1"), task.Personal, task.NewTask{Title: "t", DueDate: parse(tc.due)})
+		_, errUpdate := s.Update(ctx, task.User("u1"), ok.ID, task.Patch{DueDate: parse(tc.due)})
 		for _, err := range []error{errCreate, errUpdate} {
 			var invalid *task.ValidationError
 			switch {

@@ -12,12 +12,15 @@ type Store interface {
 	Update(ctx context.Context, id int64, change func(Task) (Task, error)) (Task, error)
 	// Delete removes the task if check, given the current row, allows it.
 	Delete(ctx context.Context, id int64, check func(Task) error) error
-	// List returns one page of the user's tasks matching q and the total
-	// number that match.
-	List(ctx context.Context, userID string, q Query) ([]Task, int, error)
-	// DeleteOwner removes every task of the user (and their tags) and says
-	// how many; none is not an error, so it may run any number of times.
+	// List returns one page of the owner's tasks matching q (a user's
+	// personal tasks, or an organization's) and the total number that match.
+	List(ctx context.Context, owner Owner, q Query) ([]Task, int, error)
+	// DeleteOwner removes every personal task of the user (and their tags)
+	// and says how many; none is not an error, so it may run any number of
+	// times. Organization tasks the user created stay.
 	DeleteOwner(ctx context.Context, userID string) (int64, error)
+	// DeleteOrganization removes every task of the organization, likewise.
+	DeleteOrganization(ctx context.Context, orgID string) (int64, error)
 }
 
 // Status filters by completion.

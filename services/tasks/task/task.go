@@ -21,26 +21,36 @@ const (
 // Valid reports whether p is one of the three priorities.
 func (p Priority) Valid() bool { return p == Low || p == Medium || p == High }
 
-// Task is one to-do item of one user.
+// Task is one to-do item: a user's own (OrganizationID empty) or an
+// organization's, created by UserID.
 type Task struct {
-	ID          int64
-	UserID      string
-	Title       string
-	Description *string
-	Completed   bool
-	Priority    Priority
-	DueDate     *time.Time
-	Tags        []string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID     int64
+	UserID string // the owner of a personal task; the creator of an organization's
+	// OrganizationID is the organization the task belongs to; empty for a
+	// personal task. It never changes after creation.
+	OrganizationID string
+	Title          string
+	Description    *string
+	Completed      bool
+	Priority       Priority
+	DueDate        *time.Time
+	Tags           []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Errors of the domain; each transport maps them to its status once.
 var (
 	// ErrNotFound: no task has that id.
 	ErrNotFound = errors.New("task not found")
-	// ErrForbidden: the task exists but belongs to someone else.
+	// ErrForbidden: the task exists but the actor may not do that to it
+	// (another user's, another organization's, or a member changing a task
+	// someone else created).
 	ErrForbidden = errors.New("task belongs to another user")
+	// ErrNoOrganization: an organization's tasks were asked for (a list or
+	// a create in organization scope) but the actor is in no organization:
+	// the token names none, or no role the tasks service knows there.
+	ErrNoOrganization = errors.New("no active organization")
 	// ErrUnavailable wraps store failures that are not the caller's fault.
 	ErrUnavailable = errors.New("task store unavailable")
 	// ErrInvalidData wraps data the database refused (a NUL byte, invalid

@@ -33,15 +33,21 @@ func (q *readQuery) arg(v any) string {
 }
 
 // taskColumns are scanned by scanTask, in this order.
-const taskColumns = "id, user_id, title, description, completed, priority, due_date, created_at, updated_at, tag_list"
+const taskColumns = "id, user_id, organization_id, title, description, completed, priority, due_date, created_at, updated_at, tag_list"
 
 // selectTasks selects a task with its tags.
 const selectTasks = "SELECT " + taskColumns
 
-// filter is the WHERE clause selecting userID's tasks that match q.
-func (q *readQuery) filter(userID string, tq task.Query) string {
+// filter is the WHERE clause selecting the owner's tasks that match q: an
+// organization's, or a user's personal ones (not those they created in an
+// organization).
+func (q *readQuery) filter(owner task.Owner, tq task.Query) string {
 	var w strings.Builder
-	w.WriteString(" WHERE user_id = " + q.arg(userID))
+	if owner.OrganizationID != "" {
+		w.WriteString(" WHERE organization_id = " + q.arg(owner.OrganizationID))
+	} else {
+		w.WriteString(" WHERE user_id = " + q.arg(owner.UserID) + " AND organization_id IS NULL")
+	}
 	switch tq.Status {
 	case task.Pending:
 		w.WriteString(" AND completed = " + q.arg(false))
@@ -118,7 +124,7 @@ func (s *Store) readTasks(ctx context.Context, sql string, args []any, withTotal
 			row   taskRow
 			total int64
 		)
-		dest := []any{&row.ID, &row.UserID, &row.Title, &row.Description, &row.Completed, &row.Priority,
+		dest := []any{&row.ID, &row.UserID, &row.OrgID, &row.Title, &row.Description, &row.Completed, &row.Priority,
 			&row.DueDate, &row.CreatedAt, &row.UpdatedAt, &row.TagList}
 		if withTotal {
 			dest = append(dest, &total)

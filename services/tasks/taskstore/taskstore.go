@@ -46,6 +46,7 @@ var _ task.Store = (*Store)(nil)
 type taskRow struct {
 	ID          int64      `gorm:"column:id;primaryKey;autoIncrement"`
 	UserID      string     `gorm:"column:user_id"`
+	OrgID       *string    `gorm:"column:organization_id"` // NULL: a personal task
 	Title       string     `gorm:"column:title"`
 	Description *string    `gorm:"column:description"`
 	Completed   bool       `gorm:"column:completed"`
@@ -80,8 +81,12 @@ type tagRow struct {
 func (tagRow) TableName() string { return "task_tags" }
 
 func rowOf(t task.Task) taskRow {
+	var org *string
+	if t.OrganizationID != "" {
+		org = &t.OrganizationID
+	}
 	return taskRow{
-		ID: t.ID, UserID: t.UserID, Title: t.Title, Description: t.Description, Completed: t.Completed,
+		ID: t.ID, UserID: t.UserID, OrgID: org, Title: t.Title, Description: t.Description, Completed: t.Completed,
 		Priority: string(t.Priority), DueDate: t.DueDate, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 		TagList: strings.Join(t.Tags, tagSeparator),
 	}
@@ -96,8 +101,12 @@ func (r taskRow) domain(tags []string) task.Task {
 		d := r.DueDate.UTC()
 		due = &d
 	}
+	var org string
+	if r.OrgID != nil {
+		org = *r.OrgID
+	}
 	return task.Task{
-		ID: r.ID, UserID: r.UserID, Title: r.Title, Description: r.Description, Completed: r.Completed,
+		ID: r.ID, UserID: r.UserID, OrganizationID: org, Title: r.Title, Description: r.Description, Completed: r.Completed,
 		Priority: task.Priority(r.Priority), DueDate: due, Tags: tags,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -183,9 +192,9 @@ func (s *Store) Update(ctx context.Context, id int64, change func(task.Task) (ta
 		if err != nil {
 			return err
 		}
-		after.ID, after.UserID, after.CreatedAt = before.ID, before.UserID, before.CreatedAt
+		after.ID, after.UserID, after.OrganizationID, after.CreatedAt = before.ID, before.UserID, before.OrganizationID, before.CreatedAt
 		newRow := rowOf(after)
-		if err := tx.Model(&taskRow{}).Where("id = ?", id).Select("*").Omit("id", "user_id", "created_at").Updates(&newRow).Error; err != nil {
+		if err := tx.Model(&taskRow{}).Where("id = ?", id).Select("*").Omit("id", "user_id", "organization_id", "created_at").Updates(&newRow).Error; err != nil {
 			return err
 		}
 		if !slices.Equal(before.Tags, after.Tags) {
@@ -219,8 +228,13 @@ func (s *Store) Delete(ctx context.Context, id int64, check func(task.Task) erro
 
 func (s *Store) DeleteOwner(ctx context.Context, userID string) (int64, error) {
 	// Tags go with their tasks (ON DELETE CASCADE, foreign keys on in SQLite too).
-	res := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&taskRow{})
+	res := s.db.WithContext(ctx).Where("user_id = ? AND organization_id IS NULL", userID).Delete(&taskRow{})
 	return res.RowsAffected, classify("delete the user's tasks", res.Error)
+}
+
+func (s *Store) DeleteOrganization(ctx context.Context, orgID string) (int64, error) {
+	res := s.db.WithContext(ctx).Where("organization_id = ?", orgID).Delete(&taskRow{})
+	return res.RowsAffected, classify("delete the organization's tasks", res.Error)
 }
 
 // orderBy maps each allowed sort field to fixed SQL; id breaks ties so pages
@@ -232,7 +246,7 @@ var orderBy = map[task.SortField]string{
 	task.SortTitle:     "lower(title) %[1]s, id %[1]s",
 }
 
-func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.Task, int, error) {
+func (s *Store) List(ctx context.Context, owner task.Owner, q task.Query) ([]task.Task, int, error) {
 	order, ok := orderBy[q.Sort]
 	if !ok {
 		return nil, 0, fmt.Errorf("sort field %q is not allowed", q.Sort)
@@ -243,7 +257,7 @@ func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.T
 	}
 	page := s.newRead()
 	// count(*) OVER () carries the total on every row: one query per page.
-	sql := selectTasks + ", count(*) OVER () AS total FROM tasks" + page.filter(userID, q) +
+	sql := selectTasks + ", count(*) OVER () AS total FROM tasks" + page.filter(owner, q) +
 		" ORDER BY " + fmt.Sprintf(order, dir)
 	if q.Limit > 0 {
 		sql += " LIMIT " + page.arg(q.Limit)
@@ -268,7 +282,7 @@ func (s *Store) List(ctx context.Context, userID string, q task.Query) ([]task.T
 	// A page past the end has no row to carry the total.
 	count := s.newRead()
 	var total int64
-	err = s.read(ctx, "SELECT count(*) FROM tasks"+count.filter(userID, q), count.args, func(r rowScanner) error {
+	err = s.read(ctx, "SELECT count(*) FROM tasks"+count.filter(owner, q), count.args, func(r rowScanner) error {
 		return r.Scan(&total)
 	})
 	if err != nil {

@@ -42,7 +42,8 @@ func TestStoreConformance(t *testing.T) {
 }
 
 // A database migrated before tasks.tag_list existed keeps every task's tags,
-// in order: migration 00003 fills the column from task_tags.
+// in order: migration 00003 fills the column from task_tags. Its tasks stay
+// personal through 00004 (organization_id NULL), and the owner still lists them.
 func TestTagListBackfill(t *testing.T) {
 	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
 		t.Run(string(dialect), func(t *testing.T) {
@@ -88,8 +89,8 @@ func TestTagListBackfill(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(applied) != 1 || !strings.HasSuffix(applied[0], "00003_tasks_tag_list.sql") {
-				t.Fatalf("applied %v, want only 00003", applied)
+			if len(applied) != 2 || !strings.HasSuffix(applied[0], "00003_tasks_tag_list.sql") || !strings.HasSuffix(applied[1], "00004_task_organization.sql") {
+				t.Fatalf("applied %v, want 00003 and 00004", applied)
 			}
 			store := taskstore.New(db)
 			for id, want := range map[int64][]string{1: {"zeta", "alpha", "mid"}, 2: {}} {
@@ -97,11 +98,11 @@ func TestTagListBackfill(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(got.Tags, want) || got.Tags == nil {
+				if !slices.Equal(got.Tags, want) || got.Tags == nil || got.OrganizationID != "" {
 					t.Errorf("task %d tags = %#v, want %#v", id, got.Tags, want)
 				}
 			}
-			page, _, err := store.List(ctx, "ann", task.Query{Sort: task.SortTitle, Limit: 10})
+			page, _, err := store.List(ctx, task.PersonalOf("ann"), task.Query{Sort: task.SortTitle, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestPostgresRefusalsAreInvalidData(t *testing.T) {
 		}
 		// pgx sends some searches so that PostgreSQL never sees the bad
 		// byte (a 0xff search matches nothing); an error is ErrInvalidData.
-		_, _, err = s.List(ctx, "ann", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: title})
+		_, _, err = s.List(ctx, task.PersonalOf("ann"), task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: title})
 		if err != nil && (!errors.Is(err, task.ErrInvalidData) || errors.Is(err, task.ErrUnavailable)) {
 			t.Errorf("List searching %q: %v, want no error or ErrInvalidData", title, err)
 		}

@@ -23,6 +23,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TaskScope is whose tasks a list shows and whom a created task belongs to,
+// like REST's ?scope=.
+type TaskScope int32
+
+const (
+	// TASK_SCOPE_UNSPECIFIED means personal, unless organization_id is set.
+	TaskScope_TASK_SCOPE_UNSPECIFIED TaskScope = 0
+	// TASK_SCOPE_PERSONAL: the caller's own tasks.
+	TaskScope_TASK_SCOPE_PERSONAL TaskScope = 1
+	// TASK_SCOPE_ORGANIZATION: the tasks of the token's active organization
+	// (or of organization_id).
+	TaskScope_TASK_SCOPE_ORGANIZATION TaskScope = 2
+)
+
+// Enum value maps for TaskScope.
+var (
+	TaskScope_name = map[int32]string{
+		0: "TASK_SCOPE_UNSPECIFIED",
+		1: "TASK_SCOPE_PERSONAL",
+		2: "TASK_SCOPE_ORGANIZATION",
+	}
+	TaskScope_value = map[string]int32{
+		"TASK_SCOPE_UNSPECIFIED":  0,
+		"TASK_SCOPE_PERSONAL":     1,
+		"TASK_SCOPE_ORGANIZATION": 2,
+	}
+)
+
+func (x TaskScope) Enum() *TaskScope {
+	p := new(TaskScope)
+	*p = x
+	return p
+}
+
+func (x TaskScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TaskScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_latch_tasks_v1_tasks_proto_enumTypes[0].Descriptor()
+}
+
+func (TaskScope) Type() protoreflect.EnumType {
+	return &file_latch_tasks_v1_tasks_proto_enumTypes[0]
+}
+
+func (x TaskScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TaskScope.Descriptor instead.
+func (TaskScope) EnumDescriptor() ([]byte, []int) {
+	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+}
+
 // Priority is how urgent a task is.
 type Priority int32
 
@@ -61,11 +116,11 @@ func (x Priority) String() string {
 }
 
 func (Priority) Descriptor() protoreflect.EnumDescriptor {
-	return file_latch_tasks_v1_tasks_proto_enumTypes[0].Descriptor()
+	return file_latch_tasks_v1_tasks_proto_enumTypes[1].Descriptor()
 }
 
 func (Priority) Type() protoreflect.EnumType {
-	return &file_latch_tasks_v1_tasks_proto_enumTypes[0]
+	return &file_latch_tasks_v1_tasks_proto_enumTypes[1]
 }
 
 func (x Priority) Number() protoreflect.EnumNumber {
@@ -74,7 +129,7 @@ func (x Priority) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Priority.Descriptor instead.
 func (Priority) EnumDescriptor() ([]byte, []int) {
-	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
 }
 
 // CompletionFilter selects tasks by completion, like REST's ?completed=.
@@ -115,11 +170,11 @@ func (x CompletionFilter) String() string {
 }
 
 func (CompletionFilter) Descriptor() protoreflect.EnumDescriptor {
-	return file_latch_tasks_v1_tasks_proto_enumTypes[1].Descriptor()
+	return file_latch_tasks_v1_tasks_proto_enumTypes[2].Descriptor()
 }
 
 func (CompletionFilter) Type() protoreflect.EnumType {
-	return &file_latch_tasks_v1_tasks_proto_enumTypes[1]
+	return &file_latch_tasks_v1_tasks_proto_enumTypes[2]
 }
 
 func (x CompletionFilter) Number() protoreflect.EnumNumber {
@@ -128,7 +183,7 @@ func (x CompletionFilter) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CompletionFilter.Descriptor instead.
 func (CompletionFilter) EnumDescriptor() ([]byte, []int) {
-	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
 }
 
 // TaskSort is the field a list is ordered by, like REST's ?sort=.
@@ -172,11 +227,11 @@ func (x TaskSort) String() string {
 }
 
 func (TaskSort) Descriptor() protoreflect.EnumDescriptor {
-	return file_latch_tasks_v1_tasks_proto_enumTypes[2].Descriptor()
+	return file_latch_tasks_v1_tasks_proto_enumTypes[3].Descriptor()
 }
 
 func (TaskSort) Type() protoreflect.EnumType {
-	return &file_latch_tasks_v1_tasks_proto_enumTypes[2]
+	return &file_latch_tasks_v1_tasks_proto_enumTypes[3]
 }
 
 func (x TaskSort) Number() protoreflect.EnumNumber {
@@ -185,7 +240,7 @@ func (x TaskSort) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TaskSort.Descriptor instead.
 func (TaskSort) EnumDescriptor() ([]byte, []int) {
-	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
+	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
 }
 
 // SortOrder is the direction of a list, like REST's ?order=.
@@ -223,11 +278,11 @@ func (x SortOrder) String() string {
 }
 
 func (SortOrder) Descriptor() protoreflect.EnumDescriptor {
-	return file_latch_tasks_v1_tasks_proto_enumTypes[3].Descriptor()
+	return file_latch_tasks_v1_tasks_proto_enumTypes[4].Descriptor()
 }
 
 func (SortOrder) Type() protoreflect.EnumType {
-	return &file_latch_tasks_v1_tasks_proto_enumTypes[3]
+	return &file_latch_tasks_v1_tasks_proto_enumTypes[4]
 }
 
 func (x SortOrder) Number() protoreflect.EnumNumber {
@@ -236,14 +291,15 @@ func (x SortOrder) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SortOrder.Descriptor instead.
 func (SortOrder) EnumDescriptor() ([]byte, []int) {
-	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
+	return file_latch_tasks_v1_tasks_proto_rawDescGZIP(), []int{4}
 }
 
-// Task is one to-do item of one user.
+// Task is one to-do item: a user's own, or an organization's.
 type Task struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// user_id is the owner: the auth service's user id.
+	// user_id is the owner of a personal task, the creator of an
+	// organization's: the auth service's user id.
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Title  string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
 	// description is absent when the task has none.
@@ -251,12 +307,15 @@ type Task struct {
 	Completed   bool     `protobuf:"varint,5,opt,name=completed,proto3" json:"completed,omitempty"`
 	Priority    Priority `protobuf:"varint,6,opt,name=priority,proto3,enum=latch.tasks.v1.Priority" json:"priority,omitempty"`
 	// due_date is absent when the task has none.
-	DueDate       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
-	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DueDate    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	Tags       []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// organization_id is the organization the task belongs to; empty for a
+	// personal task.
+	OrganizationId string `protobuf:"bytes,11,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -359,17 +418,30 @@ func (x *Task) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Task) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
 // CreateTaskRequest is what a caller submits to create a task.
 type CreateTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id is the user the call acts for: empty or the token's own subject
 	// with a user's token; required with a service token.
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Description   *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
-	Priority      Priority               `protobuf:"varint,4,opt,name=priority,proto3,enum=latch.tasks.v1.Priority" json:"priority,omitempty"`
-	DueDate       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
-	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	UserId      string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Title       string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	Priority    Priority               `protobuf:"varint,4,opt,name=priority,proto3,enum=latch.tasks.v1.Priority" json:"priority,omitempty"`
+	DueDate     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	Tags        []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	// organization_id names the organization the call acts in: with a user's
+	// token, empty or the token's active organization; with a service token,
+	// required for organization scope (then user_id stays empty).
+	OrganizationId string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// scope: personal (the default) or the organization's task.
+	Scope         TaskScope `protobuf:"varint,8,opt,name=scope,proto3,enum=latch.tasks.v1.TaskScope" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -446,6 +518,20 @@ func (x *CreateTaskRequest) GetTags() []string {
 	return nil
 }
 
+func (x *CreateTaskRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *CreateTaskRequest) GetScope() TaskScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TaskScope_TASK_SCOPE_UNSPECIFIED
+}
+
 // CreateTaskResponse holds the created task.
 type CreateTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -495,10 +581,12 @@ func (x *CreateTaskResponse) GetTask() *Task {
 type GetTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id: as in CreateTaskRequest.
-	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Id            int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Id     int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	// organization_id: as in CreateTaskRequest.
+	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetTaskRequest) Reset() {
@@ -543,6 +631,13 @@ func (x *GetTaskRequest) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *GetTaskRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
 }
 
 // GetTaskResponse holds the task.
@@ -605,8 +700,12 @@ type ListTasksRequest struct {
 	Sort  TaskSort  `protobuf:"varint,6,opt,name=sort,proto3,enum=latch.tasks.v1.TaskSort" json:"sort,omitempty"`
 	Order SortOrder `protobuf:"varint,7,opt,name=order,proto3,enum=latch.tasks.v1.SortOrder" json:"order,omitempty"`
 	// limit is the page size, 1 to 200; 0 means 50.
-	Limit         int32 `protobuf:"varint,8,opt,name=limit,proto3" json:"limit,omitempty"`
-	Offset        int32 `protobuf:"varint,9,opt,name=offset,proto3" json:"offset,omitempty"`
+	Limit  int32 `protobuf:"varint,8,opt,name=limit,proto3" json:"limit,omitempty"`
+	Offset int32 `protobuf:"varint,9,opt,name=offset,proto3" json:"offset,omitempty"`
+	// organization_id: as in CreateTaskRequest.
+	OrganizationId string `protobuf:"bytes,10,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// scope: the caller's own tasks (the default) or the organization's.
+	Scope         TaskScope `protobuf:"varint,11,opt,name=scope,proto3,enum=latch.tasks.v1.TaskScope" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -704,6 +803,20 @@ func (x *ListTasksRequest) GetOffset() int32 {
 	return 0
 }
 
+func (x *ListTasksRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetScope() TaskScope {
+	if x != nil {
+		return x.Scope
+	}
+	return TaskScope_TASK_SCOPE_UNSPECIFIED
+}
+
 // ListTasksResponse is one page of tasks.
 type ListTasksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -766,10 +879,12 @@ type UpdateTaskRequest struct {
 	// user_id: as in CreateTaskRequest.
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// task.id names the task.
-	Task          *Task                  `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Task       *Task                  `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// organization_id: as in CreateTaskRequest.
+	OrganizationId string `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateTaskRequest) Reset() {
@@ -823,6 +938,13 @@ func (x *UpdateTaskRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateTaskRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
 // UpdateTaskResponse holds the task as updated.
 type UpdateTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -872,10 +994,12 @@ func (x *UpdateTaskResponse) GetTask() *Task {
 type ToggleTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id: as in CreateTaskRequest.
-	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Id            int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Id     int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	// organization_id: as in CreateTaskRequest.
+	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ToggleTaskRequest) Reset() {
@@ -920,6 +1044,13 @@ func (x *ToggleTaskRequest) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *ToggleTaskRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
 }
 
 // ToggleTaskResponse holds the task as toggled.
@@ -971,10 +1102,12 @@ func (x *ToggleTaskResponse) GetTask() *Task {
 type DeleteTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user_id: as in CreateTaskRequest.
-	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Id            int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Id     int64  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	// organization_id: as in CreateTaskRequest.
+	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeleteTaskRequest) Reset() {
@@ -1021,6 +1154,13 @@ func (x *DeleteTaskRequest) GetId() int64 {
 	return 0
 }
 
+func (x *DeleteTaskRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
 // DeleteTaskResponse is empty: the task is gone.
 type DeleteTaskResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1062,7 +1202,7 @@ var File_latch_tasks_v1_tasks_proto protoreflect.FileDescriptor
 
 const file_latch_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
-	"\x1alatch/tasks/v1/tasks.proto\x12\x0elatch.tasks.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n" +
+	"\x1alatch/tasks/v1/tasks.proto\x12\x0elatch.tasks.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x14\n" +
@@ -1076,23 +1216,27 @@ const file_latch_tasks_v1_tasks_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTimeB\x0e\n" +
-	"\f_description\"\xfa\x01\n" +
+	"updateTime\x12'\n" +
+	"\x0forganization_id\x18\v \x01(\tR\x0eorganizationIdB\x0e\n" +
+	"\f_description\"\xd4\x02\n" +
 	"\x11CreateTaskRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12%\n" +
 	"\vdescription\x18\x03 \x01(\tH\x00R\vdescription\x88\x01\x01\x124\n" +
 	"\bpriority\x18\x04 \x01(\x0e2\x18.latch.tasks.v1.PriorityR\bpriority\x125\n" +
 	"\bdue_date\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\adueDate\x12\x12\n" +
-	"\x04tags\x18\x06 \x03(\tR\x04tagsB\x0e\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x12'\n" +
+	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12/\n" +
+	"\x05scope\x18\b \x01(\x0e2\x19.latch.tasks.v1.TaskScopeR\x05scopeB\x0e\n" +
 	"\f_description\">\n" +
 	"\x12CreateTaskResponse\x12(\n" +
-	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"9\n" +
+	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"b\n" +
 	"\x0eGetTaskRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\x03R\x02id\";\n" +
+	"\x02id\x18\x02 \x01(\x03R\x02id\x12'\n" +
+	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\";\n" +
 	"\x0fGetTaskResponse\x12(\n" +
-	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"\xd8\x02\n" +
+	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"\xb2\x03\n" +
 	"\x10ListTasksRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12>\n" +
 	"\tcompleted\x18\x02 \x01(\x0e2 .latch.tasks.v1.CompletionFilterR\tcompleted\x124\n" +
@@ -1102,27 +1246,37 @@ const file_latch_tasks_v1_tasks_proto_rawDesc = "" +
 	"\x04sort\x18\x06 \x01(\x0e2\x18.latch.tasks.v1.TaskSortR\x04sort\x12/\n" +
 	"\x05order\x18\a \x01(\x0e2\x19.latch.tasks.v1.SortOrderR\x05order\x12\x14\n" +
 	"\x05limit\x18\b \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06offset\x18\t \x01(\x05R\x06offset\"`\n" +
+	"\x06offset\x18\t \x01(\x05R\x06offset\x12'\n" +
+	"\x0forganization_id\x18\n" +
+	" \x01(\tR\x0eorganizationId\x12/\n" +
+	"\x05scope\x18\v \x01(\x0e2\x19.latch.tasks.v1.TaskScopeR\x05scope\"`\n" +
 	"\x11ListTasksResponse\x12*\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x14.latch.tasks.v1.TaskR\x05tasks\x12\x1f\n" +
 	"\vtotal_count\x18\x02 \x01(\x03R\n" +
-	"totalCount\"\x93\x01\n" +
+	"totalCount\"\xbc\x01\n" +
 	"\x11UpdateTaskRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12(\n" +
 	"\x04task\x18\x02 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\x12;\n" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\">\n" +
+	"updateMask\x12'\n" +
+	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\">\n" +
 	"\x12UpdateTaskResponse\x12(\n" +
-	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"<\n" +
+	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"e\n" +
 	"\x11ToggleTaskRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\x03R\x02id\">\n" +
+	"\x02id\x18\x02 \x01(\x03R\x02id\x12'\n" +
+	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\">\n" +
 	"\x12ToggleTaskResponse\x12(\n" +
-	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"<\n" +
+	"\x04task\x18\x01 \x01(\v2\x14.latch.tasks.v1.TaskR\x04task\"e\n" +
 	"\x11DeleteTaskRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\x03R\x02id\"\x14\n" +
-	"\x12DeleteTaskResponse*^\n" +
+	"\x02id\x18\x02 \x01(\x03R\x02id\x12'\n" +
+	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\"\x14\n" +
+	"\x12DeleteTaskResponse*]\n" +
+	"\tTaskScope\x12\x1a\n" +
+	"\x16TASK_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TASK_SCOPE_PERSONAL\x10\x01\x12\x1b\n" +
+	"\x17TASK_SCOPE_ORGANIZATION\x10\x02*^\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
@@ -1167,64 +1321,67 @@ func file_latch_tasks_v1_tasks_proto_rawDescGZIP() []byte {
 	return file_latch_tasks_v1_tasks_proto_rawDescData
 }
 
-var file_latch_tasks_v1_tasks_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_latch_tasks_v1_tasks_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_latch_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_latch_tasks_v1_tasks_proto_goTypes = []any{
-	(Priority)(0),                 // 0: latch.tasks.v1.Priority
-	(CompletionFilter)(0),         // 1: latch.tasks.v1.CompletionFilter
-	(TaskSort)(0),                 // 2: latch.tasks.v1.TaskSort
-	(SortOrder)(0),                // 3: latch.tasks.v1.SortOrder
-	(*Task)(nil),                  // 4: latch.tasks.v1.Task
-	(*CreateTaskRequest)(nil),     // 5: latch.tasks.v1.CreateTaskRequest
-	(*CreateTaskResponse)(nil),    // 6: latch.tasks.v1.CreateTaskResponse
-	(*GetTaskRequest)(nil),        // 7: latch.tasks.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),       // 8: latch.tasks.v1.GetTaskResponse
-	(*ListTasksRequest)(nil),      // 9: latch.tasks.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),     // 10: latch.tasks.v1.ListTasksResponse
-	(*UpdateTaskRequest)(nil),     // 11: latch.tasks.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),    // 12: latch.tasks.v1.UpdateTaskResponse
-	(*ToggleTaskRequest)(nil),     // 13: latch.tasks.v1.ToggleTaskRequest
-	(*ToggleTaskResponse)(nil),    // 14: latch.tasks.v1.ToggleTaskResponse
-	(*DeleteTaskRequest)(nil),     // 15: latch.tasks.v1.DeleteTaskRequest
-	(*DeleteTaskResponse)(nil),    // 16: latch.tasks.v1.DeleteTaskResponse
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 18: google.protobuf.FieldMask
+	(TaskScope)(0),                // 0: latch.tasks.v1.TaskScope
+	(Priority)(0),                 // 1: latch.tasks.v1.Priority
+	(CompletionFilter)(0),         // 2: latch.tasks.v1.CompletionFilter
+	(TaskSort)(0),                 // 3: latch.tasks.v1.TaskSort
+	(SortOrder)(0),                // 4: latch.tasks.v1.SortOrder
+	(*Task)(nil),                  // 5: latch.tasks.v1.Task
+	(*CreateTaskRequest)(nil),     // 6: latch.tasks.v1.CreateTaskRequest
+	(*CreateTaskResponse)(nil),    // 7: latch.tasks.v1.CreateTaskResponse
+	(*GetTaskRequest)(nil),        // 8: latch.tasks.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),       // 9: latch.tasks.v1.GetTaskResponse
+	(*ListTasksRequest)(nil),      // 10: latch.tasks.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),     // 11: latch.tasks.v1.ListTasksResponse
+	(*UpdateTaskRequest)(nil),     // 12: latch.tasks.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),    // 13: latch.tasks.v1.UpdateTaskResponse
+	(*ToggleTaskRequest)(nil),     // 14: latch.tasks.v1.ToggleTaskRequest
+	(*ToggleTaskResponse)(nil),    // 15: latch.tasks.v1.ToggleTaskResponse
+	(*DeleteTaskRequest)(nil),     // 16: latch.tasks.v1.DeleteTaskRequest
+	(*DeleteTaskResponse)(nil),    // 17: latch.tasks.v1.DeleteTaskResponse
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
 }
 var file_latch_tasks_v1_tasks_proto_depIdxs = []int32{
-	0,  // 0: latch.tasks.v1.Task.priority:type_name -> latch.tasks.v1.Priority
-	17, // 1: latch.tasks.v1.Task.due_date:type_name -> google.protobuf.Timestamp
-	17, // 2: latch.tasks.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	17, // 3: latch.tasks.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: latch.tasks.v1.CreateTaskRequest.priority:type_name -> latch.tasks.v1.Priority
-	17, // 5: latch.tasks.v1.CreateTaskRequest.due_date:type_name -> google.protobuf.Timestamp
-	4,  // 6: latch.tasks.v1.CreateTaskResponse.task:type_name -> latch.tasks.v1.Task
-	4,  // 7: latch.tasks.v1.GetTaskResponse.task:type_name -> latch.tasks.v1.Task
-	1,  // 8: latch.tasks.v1.ListTasksRequest.completed:type_name -> latch.tasks.v1.CompletionFilter
-	0,  // 9: latch.tasks.v1.ListTasksRequest.priority:type_name -> latch.tasks.v1.Priority
-	2,  // 10: latch.tasks.v1.ListTasksRequest.sort:type_name -> latch.tasks.v1.TaskSort
-	3,  // 11: latch.tasks.v1.ListTasksRequest.order:type_name -> latch.tasks.v1.SortOrder
-	4,  // 12: latch.tasks.v1.ListTasksResponse.tasks:type_name -> latch.tasks.v1.Task
-	4,  // 13: latch.tasks.v1.UpdateTaskRequest.task:type_name -> latch.tasks.v1.Task
-	18, // 14: latch.tasks.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 15: latch.tasks.v1.UpdateTaskResponse.task:type_name -> latch.tasks.v1.Task
-	4,  // 16: latch.tasks.v1.ToggleTaskResponse.task:type_name -> latch.tasks.v1.Task
-	5,  // 17: latch.tasks.v1.TasksService.CreateTask:input_type -> latch.tasks.v1.CreateTaskRequest
-	7,  // 18: latch.tasks.v1.TasksService.GetTask:input_type -> latch.tasks.v1.GetTaskRequest
-	9,  // 19: latch.tasks.v1.TasksService.ListTasks:input_type -> latch.tasks.v1.ListTasksRequest
-	11, // 20: latch.tasks.v1.TasksService.UpdateTask:input_type -> latch.tasks.v1.UpdateTaskRequest
-	13, // 21: latch.tasks.v1.TasksService.ToggleTask:input_type -> latch.tasks.v1.ToggleTaskRequest
-	15, // 22: latch.tasks.v1.TasksService.DeleteTask:input_type -> latch.tasks.v1.DeleteTaskRequest
-	6,  // 23: latch.tasks.v1.TasksService.CreateTask:output_type -> latch.tasks.v1.CreateTaskResponse
-	8,  // 24: latch.tasks.v1.TasksService.GetTask:output_type -> latch.tasks.v1.GetTaskResponse
-	10, // 25: latch.tasks.v1.TasksService.ListTasks:output_type -> latch.tasks.v1.ListTasksResponse
-	12, // 26: latch.tasks.v1.TasksService.UpdateTask:output_type -> latch.tasks.v1.UpdateTaskResponse
-	14, // 27: latch.tasks.v1.TasksService.ToggleTask:output_type -> latch.tasks.v1.ToggleTaskResponse
-	16, // 28: latch.tasks.v1.TasksService.DeleteTask:output_type -> latch.tasks.v1.DeleteTaskResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	1,  // 0: latch.tasks.v1.Task.priority:type_name -> latch.tasks.v1.Priority
+	18, // 1: latch.tasks.v1.Task.due_date:type_name -> google.protobuf.Timestamp
+	18, // 2: latch.tasks.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	18, // 3: latch.tasks.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 4: latch.tasks.v1.CreateTaskRequest.priority:type_name -> latch.tasks.v1.Priority
+	18, // 5: latch.tasks.v1.CreateTaskRequest.due_date:type_name -> google.protobuf.Timestamp
+	0,  // 6: latch.tasks.v1.CreateTaskRequest.scope:type_name -> latch.tasks.v1.TaskScope
+	5,  // 7: latch.tasks.v1.CreateTaskResponse.task:type_name -> latch.tasks.v1.Task
+	5,  // 8: latch.tasks.v1.GetTaskResponse.task:type_name -> latch.tasks.v1.Task
+	2,  // 9: latch.tasks.v1.ListTasksRequest.completed:type_name -> latch.tasks.v1.CompletionFilter
+	1,  // 10: latch.tasks.v1.ListTasksRequest.priority:type_name -> latch.tasks.v1.Priority
+	3,  // 11: latch.tasks.v1.ListTasksRequest.sort:type_name -> latch.tasks.v1.TaskSort
+	4,  // 12: latch.tasks.v1.ListTasksRequest.order:type_name -> latch.tasks.v1.SortOrder
+	0,  // 13: latch.tasks.v1.ListTasksRequest.scope:type_name -> latch.tasks.v1.TaskScope
+	5,  // 14: latch.tasks.v1.ListTasksResponse.tasks:type_name -> latch.tasks.v1.Task
+	5,  // 15: latch.tasks.v1.UpdateTaskRequest.task:type_name -> latch.tasks.v1.Task
+	19, // 16: latch.tasks.v1.UpdateTaskRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 17: latch.tasks.v1.UpdateTaskResponse.task:type_name -> latch.tasks.v1.Task
+	5,  // 18: latch.tasks.v1.ToggleTaskResponse.task:type_name -> latch.tasks.v1.Task
+	6,  // 19: latch.tasks.v1.TasksService.CreateTask:input_type -> latch.tasks.v1.CreateTaskRequest
+	8,  // 20: latch.tasks.v1.TasksService.GetTask:input_type -> latch.tasks.v1.GetTaskRequest
+	10, // 21: latch.tasks.v1.TasksService.ListTasks:input_type -> latch.tasks.v1.ListTasksRequest
+	12, // 22: latch.tasks.v1.TasksService.UpdateTask:input_type -> latch.tasks.v1.UpdateTaskRequest
+	14, // 23: latch.tasks.v1.TasksService.ToggleTask:input_type -> latch.tasks.v1.ToggleTaskRequest
+	16, // 24: latch.tasks.v1.TasksService.DeleteTask:input_type -> latch.tasks.v1.DeleteTaskRequest
+	7,  // 25: latch.tasks.v1.TasksService.CreateTask:output_type -> latch.tasks.v1.CreateTaskResponse
+	9,  // 26: latch.tasks.v1.TasksService.GetTask:output_type -> latch.tasks.v1.GetTaskResponse
+	11, // 27: latch.tasks.v1.TasksService.ListTasks:output_type -> latch.tasks.v1.ListTasksResponse
+	13, // 28: latch.tasks.v1.TasksService.UpdateTask:output_type -> latch.tasks.v1.UpdateTaskResponse
+	15, // 29: latch.tasks.v1.TasksService.ToggleTask:output_type -> latch.tasks.v1.ToggleTaskResponse
+	17, // 30: latch.tasks.v1.TasksService.DeleteTask:output_type -> latch.tasks.v1.DeleteTaskResponse
+	25, // [25:31] is the sub-list for method output_type
+	19, // [19:25] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_latch_tasks_v1_tasks_proto_init() }
@@ -1239,7 +1396,7 @@ func file_latch_tasks_v1_tasks_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latch_tasks_v1_tasks_proto_rawDesc), len(file_latch_tasks_v1_tasks_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,

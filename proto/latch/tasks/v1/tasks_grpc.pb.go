@@ -37,10 +37,19 @@ const (
 // Every call carries `authorization: Bearer <JWT>` metadata: either a user's
 // token (the call acts for that user) or a service's client-credentials
 // token (scope "tasks:read" for reads, "tasks:write" for writes; the call
-// names the user it acts for in user_id). Errors: UNAUTHENTICATED for a
-// missing or bad token, PERMISSION_DENIED for someone else's task or a
-// missing scope, NOT_FOUND for an id no task has, INVALID_ARGUMENT for
-// invalid input (with a google.rpc.BadRequest detail listing the fields).
+// names the user it acts for in user_id), or a service's token acting for an
+// organization it names in organization_id (scope "tasks:read:org:<id>" or
+// "tasks:write:org:<id>").
+//
+// Team tasks: a task is personal or an organization's. A user's token acts
+// in the organization it names as active (claims org and org_role): members
+// read the organization's tasks and change the ones they created; admins and
+// owners change any. The rules are the REST API's (docs/team-tasks.md).
+//
+// Errors: UNAUTHENTICATED for a missing or bad token, PERMISSION_DENIED for
+// someone else's task, another organization's, or a missing scope,
+// NOT_FOUND for an id no task has, INVALID_ARGUMENT for invalid input (with
+// a google.rpc.BadRequest detail listing the fields).
 type TasksServiceClient interface {
 	// CreateTask makes a task owned by the user the call acts for.
 	CreateTask(ctx context.Context, in *CreateTaskRequest, opts ...grpc.CallOption) (*CreateTaskResponse, error)
@@ -134,10 +143,19 @@ func (c *tasksServiceClient) DeleteTask(ctx context.Context, in *DeleteTaskReque
 // Every call carries `authorization: Bearer <JWT>` metadata: either a user's
 // token (the call acts for that user) or a service's client-credentials
 // token (scope "tasks:read" for reads, "tasks:write" for writes; the call
-// names the user it acts for in user_id). Errors: UNAUTHENTICATED for a
-// missing or bad token, PERMISSION_DENIED for someone else's task or a
-// missing scope, NOT_FOUND for an id no task has, INVALID_ARGUMENT for
-// invalid input (with a google.rpc.BadRequest detail listing the fields).
+// names the user it acts for in user_id), or a service's token acting for an
+// organization it names in organization_id (scope "tasks:read:org:<id>" or
+// "tasks:write:org:<id>").
+//
+// Team tasks: a task is personal or an organization's. A user's token acts
+// in the organization it names as active (claims org and org_role): members
+// read the organization's tasks and change the ones they created; admins and
+// owners change any. The rules are the REST API's (docs/team-tasks.md).
+//
+// Errors: UNAUTHENTICATED for a missing or bad token, PERMISSION_DENIED for
+// someone else's task, another organization's, or a missing scope,
+// NOT_FOUND for an id no task has, INVALID_ARGUMENT for invalid input (with
+// a google.rpc.BadRequest detail listing the fields).
 type TasksServiceServer interface {
 	// CreateTask makes a task owned by the user the call acts for.
 	CreateTask(context.Context, *CreateTaskRequest) (*CreateTaskResponse, error)

@@ -1,9 +1,12 @@
 // Command taskctl lists and creates tasks over the tasks service's gRPC API,
 // either as a user (a JWT from the auth service) or as a service (OAuth2
-// client credentials, acting for the user named with --user).
+// client credentials, acting for the user named with --user or the
+// organization named with --org).
 //
 //	taskctl --token $JWT list --completed pending
+//	taskctl --token $JWT --org ORG_ID list        # the token's active organization's tasks
 //	taskctl --client-id ID --client-secret SECRET --user USER_ID create --title "From a service"
+//	taskctl --client-id ID --org ORG_ID list      # with the scope tasks:read:org:ORG_ID
 package main
 
 import (
@@ -46,7 +49,9 @@ flags (or their environment variables):
   --client-secret SECRET  and secret (TASKCTL_CLIENT_SECRET; prefer the variable: flags show in ps)
   --token-url URL         the auth token endpoint (TASKCTL_TOKEN_URL, default http://localhost:3001/api/auth/oauth2/token)
   --scopes "a b"          scopes to ask for (default: all the client has)
-  --user USER_ID          the user a service acts for (required with client credentials)
+  --user USER_ID          the user a service acts for (with client credentials: --user or --org)
+  --org ORG_ID            list and create the organization's tasks: a user's token's active organization, or
+                          the one a service's scopes name (tasks:read:org:ORG_ID, tasks:write:org:ORG_ID)
 `
 
 func main() {
@@ -59,8 +64,8 @@ func main() {
 }
 
 type options struct {
-	addr, token, clientID, clientSecret, tokenURL, scopes, user string
-	tls                                                         bool
+	addr, token, clientID, clientSecret, tokenURL, scopes, user, org string
+	tls                                                              bool
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -82,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&o.tokenURL, "token-url", env("TASKCTL_TOKEN_URL", "http://localhost:3001/api/auth/oauth2/token"), "")
 	fs.StringVar(&o.scopes, "scopes", "", "")
 	fs.StringVar(&o.user, "user", "", "")
+	fs.StringVar(&o.org, "org", "", "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,9 +109,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	switch cmd {
 	case "list":
-		err = list(ctx, client, o.user, rest, stdout, stderr)
+		err = list(ctx, client, o, rest, stdout, stderr)
 	case "create":
-		err = create(ctx, client, o.user, rest, stdout, stderr)
+		err = create(ctx, client, o, rest, stdout, stderr)
 	default:
 		fs.Usage()
 		return fmt.Errorf("unknown command %q", cmd)
@@ -126,8 +132,8 @@ func dial(o options) (tasksv1.TasksServiceClient, func(), error) {
 	case o.token != "":
 		source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.token})
 	case o.clientID != "":
-		if o.user == "" {
-			return nil, nil, errors.New("a service acts for a user: name it with --user USER_ID")
+		if (o.user == "") == (o.org == "") {
+			return nil, nil, errors.New("a service acts for a user or an organization: name one with --user USER_ID or --org ORG_ID")
 		}
 		var err error
 		source, err = authn.ClientCredentials(authn.ClientCredentialsConfig{
@@ -154,7 +160,7 @@ func dial(o options) (tasksv1.TasksServiceClient, func(), error) {
 	return tasksv1.NewTasksServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
-func list(ctx context.Context, client tasksv1.TasksServiceClient, user string, args []string, stdout, stderr io.Writer) error {
+func list(ctx context.Context, client tasksv1.TasksServiceClient, o options, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	completed := fs.String("completed", "all", "all, pending or completed")
@@ -166,7 +172,7 @@ func list(ctx context.Context, client tasksv1.TasksServiceClient, user string, a
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	req := &tasksv1.ListTasksRequest{UserId: user, Search: *search, Tag: *tag, Limit: int32(*limit), Offset: int32(*offset)}
+	req := &tasksv1.ListTasksRequest{UserId: o.user, OrganizationId: o.org, Search: *search, Tag: *tag, Limit: int32(*limit), Offset: int32(*offset)}
 	var ok bool
 	if req.Completed, ok = completions[*completed]; !ok {
 		return fmt.Errorf("--completed must be all, pending or completed")
@@ -190,7 +196,7 @@ func list(ctx context.Context, client tasksv1.TasksServiceClient, user string, a
 	return nil
 }
 
-func create(ctx context.Context, client tasksv1.TasksServiceClient, user string, args []string, stdout, stderr io.Writer) error {
+func create(ctx context.Context, client tasksv1.TasksServiceClient, o options, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	title := fs.String("title", "", "the title (required)")
@@ -200,7 +206,7 @@ func create(ctx context.Context, client tasksv1.TasksServiceClient, user string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	req := &tasksv1.CreateTaskRequest{UserId: user, Title: *title}
+	req := &tasksv1.CreateTaskRequest{UserId: o.user, OrganizationId: o.org, Title: *title}
 	if *description != "" {
 		req.Description = description
 	}

@@ -29,6 +29,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) task.Store) {
 		{"SearchTreatsWildcardsLiterally", testSearchLiteral},
 		{"BadBytesAreRefusedAlikeAndNeverAnOutage", testBadBytes},
 		{"DeleteOwnerRemovesOnlyThatUsersTasksAndCanRepeat", testDeleteOwner},
+		{"OrganizationTasksRoundTripAndKeepTheirOrganization", testOrganizationRoundTrip},
+		{"ListSeparatesPersonalAndOrganizationTasks", testListByOwner},
+		{"DeleteOwnerLeavesTheOrganizationTasksTheUserCreated", testDeleteOwnerKeepsOrganizationTasks},
+		{"DeleteOrganizationRemovesOnlyItsTasksAndCanRepeat", testDeleteOrganization},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -128,12 +132,17 @@ func testDelete(t *testing.T, s task.Store) {
 	if _, err := s.Get(ctx, k.ID); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("deleted task still found: %v", err)
 	}
-	if got, _, _ := s.List(ctx, "ann", task.Query{Status: task.All, Tag: "x", Sort: task.SortCreatedAt, Limit: 10}); len(got) != 0 {
+	if got, _, _ := s.List(ctx, task.PersonalOf("ann"), task.Query{Status: task.All, Tag: "x", Sort: task.SortCreatedAt, Limit: 10}); len(got) != 0 {
 		t.Errorf("tags outlived their task: %+v", got)
 	}
 }
 
 func list(t *testing.T, s task.Store, user string, q task.Query) ([]string, int) {
+	t.Helper()
+	return listOf(t, s, task.PersonalOf(user), q)
+}
+
+func listOf(t *testing.T, s task.Store, owner task.Owner, q task.Query) ([]string, int) {
 	t.Helper()
 	if q.Status == "" {
 		q.Status = task.All
@@ -144,7 +153,7 @@ func list(t *testing.T, s task.Store, user string, q task.Query) ([]string, int)
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
-	got, total, err := s.List(context.Background(), user, q)
+	got, total, err := s.List(context.Background(), owner, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,22 +254,22 @@ func testBadBytes(t *testing.T, s task.Store) {
 	bad := []string{"a\x00b", "\xff", "caf\xc3"}
 	for _, b := range bad {
 		var invalid *task.ValidationError
-		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: b}); !errors.As(err, &invalid) {
+		if _, err := svc.Create(ctx, task.User("ann"), task.Personal, task.NewTask{Title: b}); !errors.As(err, &invalid) {
 			t.Errorf("Create with title %q: %v, want a ValidationError", b, err)
 		}
-		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: "ok", Description: &b}); !errors.As(err, &invalid) {
+		if _, err := svc.Create(ctx, task.User("ann"), task.Personal, task.NewTask{Title: "ok", Description: &b}); !errors.As(err, &invalid) {
 			t.Errorf("Create with description %q: %v, want a ValidationError", b, err)
 		}
-		if _, err := svc.Create(ctx, "ann", task.NewTask{Title: "ok", Tags: []string{b}}); !errors.As(err, &invalid) {
+		if _, err := svc.Create(ctx, task.User("ann"), task.Personal, task.NewTask{Title: "ok", Tags: []string{b}}); !errors.As(err, &invalid) {
 			t.Errorf("Create with tag %q: %v, want a ValidationError", b, err)
 		}
-		if _, err := svc.Update(ctx, "ann", kept.ID, task.Patch{Title: &b}); !errors.As(err, &invalid) {
+		if _, err := svc.Update(ctx, task.User("ann"), kept.ID, task.Patch{Title: &b}); !errors.As(err, &invalid) {
 			t.Errorf("Update with title %q: %v, want a ValidationError", b, err)
 		}
-		if _, _, err := svc.List(ctx, "ann", task.Query{Search: b}); !errors.As(err, &invalid) {
+		if _, _, err := svc.List(ctx, task.User("ann"), task.Personal, task.Query{Search: b}); !errors.As(err, &invalid) {
 			t.Errorf("List with search %q: %v, want a ValidationError", b, err)
 		}
-		if _, _, err := svc.List(ctx, "ann", task.Query{Tag: b}); !errors.As(err, &invalid) {
+		if _, _, err := svc.List(ctx, task.User("ann"), task.Personal, task.Query{Tag: b}); !errors.As(err, &invalid) {
 			t.Errorf("List with tag filter %q: %v, want a ValidationError", b, err)
 		}
 	}
@@ -273,7 +282,7 @@ func testBadBytes(t *testing.T, s task.Store) {
 	if err != nil && (errors.Is(err, task.ErrUnavailable) || !errors.Is(err, task.ErrInvalidData)) {
 		t.Errorf("a store given a NUL: %v, want success or ErrInvalidData", err)
 	}
-	_, _, err = s.List(ctx, "ann", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: "\x00"})
+	_, _, err = s.List(ctx, task.PersonalOf("ann"), task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10, Search: "\x00"})
 	if err != nil && (errors.Is(err, task.ErrUnavailable) || !errors.Is(err, task.ErrInvalidData)) {
 		t.Errorf("a store searching for a NUL: %v, want success or ErrInvalidData", err)
 	}
@@ -288,7 +297,7 @@ func testDeleteOwner(t *testing.T, s task.Store) {
 	if err != nil || n != 2 {
 		t.Fatalf("DeleteOwner = %d, %v; want 2", n, err)
 	}
-	if _, total, err := s.List(ctx, "gone", task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10}); err != nil || total != 0 {
+	if _, total, err := s.List(ctx, task.PersonalOf("gone"), task.Query{Status: task.All, Sort: task.SortCreatedAt, Limit: 10}); err != nil || total != 0 {
 		t.Fatalf("the deleted user still has %d tasks (%v)", total, err)
 	}
 	if got, err := s.Get(ctx, kept.ID); err != nil || !slices.Equal(got.Tags, []string{"a"}) {
@@ -296,5 +305,93 @@ func testDeleteOwner(t *testing.T, s task.Store) {
 	}
 	if n, err := s.DeleteOwner(ctx, "gone"); err != nil || n != 0 {
 		t.Fatalf("DeleteOwner again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func inOrg(org string) func(*task.Task) { return func(k *task.Task) { k.OrganizationID = org } }
+
+func testOrganizationRoundTrip(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	created := mk(t, s, "ann", "team task", inOrg("org1"), func(k *task.Task) { k.Tags = []string{"x"} })
+	if created.OrganizationID != "org1" || created.UserID != "ann" {
+		t.Fatalf("created %+v", created)
+	}
+	got, err := s.Get(ctx, created.ID)
+	if err != nil || got.OrganizationID != "org1" || got.UserID != "ann" {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	personal := mk(t, s, "ann", "mine")
+	if got, err := s.Get(ctx, personal.ID); err != nil || got.OrganizationID != "" {
+		t.Fatalf("a personal task read back as %+v, %v", got, err)
+	}
+	// An update may not move a task between organizations or to a person.
+	for _, org := range []string{"org2", ""} {
+		_, err := s.Update(ctx, created.ID, func(k task.Task) (task.Task, error) {
+			k.OrganizationID, k.UserID, k.Title = org, "mallory", "renamed"
+			return k, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, created.ID); got.OrganizationID != "org1" || got.UserID != "ann" || got.Title != "renamed" {
+			t.Fatalf("after an update moving it to %q: %+v", org, got)
+		}
+	}
+}
+
+func testListByOwner(t *testing.T, s task.Store) {
+	mk(t, s, "ann", "ann's own")
+	mk(t, s, "ann", "ann for org1", inOrg("org1"))
+	mk(t, s, "bob", "bob for org1", inOrg("org1"), func(k *task.Task) { k.Tags = []string{"team"} })
+	mk(t, s, "bob", "bob for org2", inOrg("org2"))
+	if got, n := list(t, s, "ann", task.Query{}); !slices.Equal(got, []string{"ann's own"}) || n != 1 {
+		t.Errorf("ann's personal list = %v (%d): organization tasks must not appear there", got, n)
+	}
+	if got, n := listOf(t, s, task.OrganizationOf("org1"), task.Query{Sort: task.SortTitle}); !slices.Equal(got, []string{"ann for org1", "bob for org1"}) || n != 2 {
+		t.Errorf("org1's list = %v (%d)", got, n)
+	}
+	if got, n := listOf(t, s, task.OrganizationOf("org1"), task.Query{Tag: "team"}); !slices.Equal(got, []string{"bob for org1"}) || n != 1 {
+		t.Errorf("org1's list tagged team = %v (%d)", got, n)
+	}
+	if got, n := listOf(t, s, task.OrganizationOf("org3"), task.Query{}); len(got) != 0 || n != 0 {
+		t.Errorf("an organization without tasks lists %v (%d)", got, n)
+	}
+	if got, n := listOf(t, s, task.OrganizationOf("org1"), task.Query{Limit: 1, Offset: 5}); len(got) != 0 || n != 2 {
+		t.Errorf("a page past the end of org1's list = %v, total %d; want none of 2", got, n)
+	}
+}
+
+func testDeleteOwnerKeepsOrganizationTasks(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	mk(t, s, "gone", "own")
+	team := mk(t, s, "gone", "for the team", inOrg("org1"))
+	if n, err := s.DeleteOwner(ctx, "gone"); err != nil || n != 1 {
+		t.Fatalf("DeleteOwner = %d, %v; want the 1 personal task", n, err)
+	}
+	if got, err := s.Get(ctx, team.ID); err != nil || got.OrganizationID != "org1" {
+		t.Fatalf("the organization's task: %+v, %v", got, err)
+	}
+}
+
+func testDeleteOrganization(t *testing.T, s task.Store) {
+	ctx := context.Background()
+	mk(t, s, "ann", "a", inOrg("gone"), func(k *task.Task) { k.Tags = []string{"x"} })
+	mk(t, s, "bob", "b", inOrg("gone"))
+	other := mk(t, s, "ann", "c", inOrg("stays"))
+	own := mk(t, s, "ann", "d")
+	n, err := s.DeleteOrganization(ctx, "gone")
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteOrganization = %d, %v; want 2", n, err)
+	}
+	if got, n := listOf(t, s, task.OrganizationOf("gone"), task.Query{Tag: "x"}); len(got) != 0 || n != 0 {
+		t.Fatalf("the deleted organization still lists %v", got)
+	}
+	for _, id := range []int64{other.ID, own.ID} {
+		if _, err := s.Get(ctx, id); err != nil {
+			t.Fatalf("task %d of another owner: %v", id, err)
+		}
+	}
+	if n, err := s.DeleteOrganization(ctx, "gone"); err != nil || n != 0 {
+		t.Fatalf("DeleteOrganization again = %d, %v; want 0, nil", n, err)
 	}
 }
