@@ -12,8 +12,8 @@ import (
 	"github.com/latchid/latch/pkg/revocation"
 )
 
-// orgToken is user's token of session sid naming org with role, issued at iat.
-func (is *issuer) orgToken(user, sid, org, role string, iat time.Time) string {
+// sessionOrgToken is user's token of session sid naming org with role, issued at iat.
+func (is *issuer) sessionOrgToken(user, sid, org, role string, iat time.Time) string {
 	c := is.claims(user)
 	c["sid"], c["jti"], c["iat"] = sid, "jti-"+sid+"-"+role, iat.Unix()
 	if org != "" {
@@ -46,11 +46,11 @@ func TestAMemberEventRefusesTheOldRolesTokenAtEveryReplicaWithinASecond(t *testi
 	is := newIssuer(t)
 	replicas := []*tasksServer{startTasks(t, is, nil), startTasks(t, is, nil)}
 	before := time.Now().Add(-time.Minute)
-	admin := is.orgToken("ann", "ann-1", "org-x", "admin", before)
+	admin := is.sessionOrgToken("ann", "ann-1", "org-x", "admin", before)
 	kept := []struct{ what, token, user string }{
-		{"ann's token for another organization", is.orgToken("ann", "ann-2", "org-y", "owner", before), "ann"},
-		{"ann's token naming no organization", is.orgToken("ann", "ann-3", "", "", before), "ann"},
-		{"bob's token for the same organization", is.orgToken("bob", "bob-1", "org-x", "admin", before), "bob"},
+		{"ann's token for another organization", is.sessionOrgToken("ann", "ann-2", "org-y", "owner", before), "ann"},
+		{"ann's token naming no organization", is.sessionOrgToken("ann", "ann-3", "", "", before), "ann"},
+		{"bob's token for the same organization", is.sessionOrgToken("bob", "bob-1", "org-x", "admin", before), "bob"},
 	}
 	check := func(what, token, user string) {
 		t.Helper()
@@ -80,9 +80,9 @@ func TestAMemberEventRefusesTheOldRolesTokenAtEveryReplicaWithinASecond(t *testi
 		check(k.what+" after ann's change in org-x", k.token, k.user)
 	}
 	// Auth mints ann's next org-x token (role member) from the next second.
-	member := is.orgToken("ann", "ann-1", "org-x", "member", at.Truncate(time.Second).Add(time.Second))
+	member := is.sessionOrgToken("ann", "ann-1", "org-x", "member", at.Truncate(time.Second).Add(time.Second))
 	check("the token minted after the change", member, "ann")
-	sameSecond := is.orgToken("ann", "ann-1", "org-x", "admin", at)
+	sameSecond := is.sessionOrgToken("ann", "ann-1", "org-x", "admin", at)
 	for i, ts := range replicas {
 		if r := ts.call(sameSecond, "GET", "/api/tasks?user_id=ann", ""); r.status != 401 {
 			t.Errorf("replica %d: a token of the change's own second: %d, want 401", i, r.status)
@@ -94,8 +94,8 @@ func TestADeletedOrganizationsTokensAreRefusedAtEveryReplica(t *testing.T) {
 	t.Parallel()
 	is := newIssuer(t)
 	replicas := []*tasksServer{startTasks(t, is, nil), startTasks(t, is, nil)}
-	owner := is.orgToken("ann", "ann-1", "org-x", "owner", time.Now())
-	other := is.orgToken("ann", "ann-2", "org-y", "owner", time.Now())
+	owner := is.sessionOrgToken("ann", "ann-1", "org-x", "owner", time.Now())
+	other := is.sessionOrgToken("ann", "ann-2", "org-y", "owner", time.Now())
 	is.revokeEvent(revocation.Event{Kind: revocation.KindOrganizationDeleted, Subject: "org-x"})
 	for i, ts := range replicas {
 		client, _ := ts.grpcClient()
