@@ -48,13 +48,20 @@ type tasksReplica struct {
 	rpc  tasksv1.TasksServiceClient
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T) *cluster { return startClusterWith(t, nil) }
+
+// startClusterWith starts the cluster with more of auth's environment.
+func startClusterWith(t *testing.T, authEnv map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, outbox: filepath.Join(t.TempDir(), "outbox.jsonl")}
-	c.auth = startAuth(t, map[string]string{
+	env := map[string]string{
 		"REDIS_URL": testdb.RedisURL(), "DELETE_USER_ENABLED": "true", "MAIL_OUTBOX": c.outbox,
 		"REVOKE_SESSIONS_ON_PASSWORD_RESET": "true",
-	})
+	}
+	for k, v := range authEnv {
+		env[k] = v
+	}
+	c.auth = startAuth(t, env)
 	dsn := testdb.New(t)
 	bin := testproc.Build(t, "github.com/latchid/latch/services/tasks")
 	var origins []string
