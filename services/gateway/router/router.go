@@ -56,7 +56,7 @@ func New(cfg Config, tokens Tokens, ui http.Handler, log *slog.Logger) http.Hand
 		tokens:  tokens,
 		cookies: cfg.Cookies,
 		auth:    newProxy("auth", cfg.Auth.URL(), cfg.Auth, cfg.TrustedProxies, authError, log),
-		tasks:   newProxy("tasks", cfg.Tasks.URL(), cfg.Tasks, cfg.TrustedProxies, tasksError, log),
+		tasks:   newProxy("tasks", cfg.Tasks.URL(), staleTokenRetry{next: cfg.Tasks, tokens: tokens}, cfg.TrustedProxies, tasksError, log),
 		ui:      ui,
 		trusted: map[string]bool{},
 		proxies: cfg.TrustedProxies,
@@ -167,6 +167,10 @@ func (h *handler) forwardTasks(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Header.Set("Authorization", "Bearer "+token)
+		if r, err = withExchanged(r, session); err != nil {
+			tasksError(w, http.StatusBadRequest, "The request body could not be read")
+			return
+		}
 	}
 	r.Header.Del("Cookie")
 	h.tasks.ServeHTTP(w, r)
