@@ -22,6 +22,8 @@ func TestHandler(t *testing.T) {
 		{"the page", web.Settings{}, "GET", "/", 200, `<label for="si-email">Email</label>`, "text/html"},
 		{"a reload on an app path gets the page", web.Settings{}, "GET", "/tasks", 200, "<!doctype html>", "text/html"},
 		{"a module", web.Settings{}, "GET", "/api.js", 200, "export const tasks", "text/javascript"},
+		{"the QR code library, vendored", web.Settings{}, "GET", "/vendor/qrcode.js", 200, "export default qrcode", "text/javascript"},
+		{"the reset link's landing page", web.Settings{}, "GET", "/reset-password", 200, `id="reset-form"`, "text/html"},
 		{"the stylesheet", web.Settings{}, "GET", "/app.css", 200, "[hidden]", "text/css"},
 		{"no providers: no Google button", web.Settings{}, "GET", "/app-config.json", 200, `{"socialProviders":[]}`, "application/json"},
 		{"Google configured", web.Settings{SocialProviders: []string{"google"}}, "GET", "/app-config.json", 200, `{"socialProviders":["google"]}`, "application/json"},
