@@ -778,9 +778,6 @@ async function start() {
     handle(err);
     return;
   }
-  if (me && ['/reset-password', '/email-verified'].includes(window.location.pathname)) {
-    window.history.replaceState({}, '', '/');
-  }
   await route();
 }
 
