@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -253,6 +254,39 @@ func TestBrowserAccountRecovery(t *testing.T) {
 	b.poll("the form is off", `document.querySelector('#reset-submit').disabled`)
 }
 
+// TestBrowserRequiredVerification: with REQUIRE_EMAIL_VERIFICATION a new
+// user gets no session until the link is followed; sign-in says why in words
+// and offers the mail again, whose link then lets them in.
+func TestBrowserRequiredVerification(t *testing.T) {
+	t.Parallel()
+	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
+	s := startStack(t, append(accountEnv(outbox), "REQUIRE_EMAIL_VERIFICATION=true")...)
+	b := &driver{t: t, ctx: newBrowser(t, 120*time.Second, 1100, 900), dir: artifactsDir(t)}
+	const email = "uma@example.com"
+
+	b.run("open the site", chromedp.Navigate(s.URL), chromedp.WaitVisible("#sign-in-form"))
+	b.run("to sign-up", chromedp.Click("#switch-mode"), chromedp.WaitVisible("#sign-up-form"))
+	b.fill("#su-name", "Uma")
+	b.fill("#su-email", email)
+	b.fill("#su-password", "password123")
+	b.run("sign up", chromedp.Click("#sign-up-submit"), chromedp.WaitVisible("#sign-in-form"))
+	b.waitText("#banner", "mailed a verification link to "+email)
+	nthMail(t, outbox, email, 1)
+
+	b.fill("#si-password", "password123")
+	b.run("sign in unverified", chromedp.Click("#sign-in-submit"))
+	b.waitText("#sign-in-error", "not verified")
+	b.run("resend", chromedp.WaitVisible("#si-resend"), chromedp.Click("#si-resend"))
+	b.waitText("#banner", "mailed a new verification link")
+	b.shot("15-resend-at-sign-in")
+	link := linkIn(t, nthMail(t, outbox, email, 2), "/verify-email?")
+
+	b.run("follow the link", chromedp.Navigate(link), chromedp.WaitVisible("#verified"))
+	b.textIs("#auth-title", "Email verified")
+	b.run("continue", chromedp.Click("#verified-continue"), chromedp.WaitVisible("#sign-in-form"))
+	b.signIn(email, "password123")
+}
+
 // TestBrowserAccountSecurity: profile, email and password changes, the
 // session list across two browsers, two-factor enrolment and every second
 // factor at sign-in, trusting a device, turning 2FA off, deleting the account.
@@ -267,10 +301,18 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	// browser context of the same Chromium is refused by this headless build:
 	// "Failed to open new tab - no browser is open".)
 	b := &driver{t: t, ctx: newBrowser(t, 300*time.Second, 1100, 900), dir: dir}
+	// Its user agent is markup: the session list must show it as text.
+	const evilAgent = `Mozilla/5.0 (X11; Linux x86_64) <img src=x onerror="window.__xss=1"> Firefox/140.0`
+	b.run("user agent", emulation.SetUserAgentOverride(evilAgent))
 
 	a.run("open the site", chromedp.Navigate(s.URL), chromedp.WaitVisible("#sign-in-form"))
 	a.signUp("Ann Example", "ann@example.com", "password123")
+	a.run("verify the email", chromedp.Navigate(linkIn(t, nthMail(t, outbox, "ann@example.com", 1), "/verify-email?")), chromedp.WaitVisible("#verified"))
+	a.textIs("#auth-title", "Email verified")
+	a.run("continue", chromedp.Click("#verified-continue"), chromedp.WaitVisible("#tasks-view"))
 	a.run("account", chromedp.Click("#nav-account"), chromedp.WaitVisible("#account-view"))
+	a.textContains("#email-verified", "verified")
+	a.poll("no notice", `document.querySelector('#verify-notice').hidden`)
 	a.poll("one session, this device", `document.querySelectorAll('#session-list li').length === 1 && document.querySelector('#session-list li').dataset.current === 'true'`)
 
 	// Profile.
@@ -288,6 +330,7 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.textIs("#auth-title", "Email changed")
 	a.run("back to the account", chromedp.Navigate(s.URL+"/account"), chromedp.WaitVisible("#account-view"))
 	a.waitText("#current-email", "ann.smith@example.com")
+	a.textIs("#email-verified", "verified") // the flag stays, as in Better Auth
 	const email = "ann.smith@example.com"
 
 	// Change password: a wrong current one is refused in words.
@@ -306,6 +349,7 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	b.signIn(email, password)
 	a.run("reload", chromedp.Reload(), chromedp.WaitVisible("#account-view"))
 	a.poll("two sessions, one marked", `document.querySelectorAll('#session-list li').length === 2 && document.querySelectorAll('#session-list li[data-current=true]').length === 1 && document.querySelector('#session-list li[data-current=true] .badge').textContent === 'this device'`)
+	a.poll("the other browser's user agent is text", fmt.Sprintf(`!document.querySelector('#session-list img') && window.__xss === undefined && [...document.querySelectorAll('#session-list .title')].some(e => e.title === %q)`, evilAgent))
 	a.shot("20-two-sessions")
 	a.run("revoke the other", chromedp.Click(`#session-list li[data-current=false] button`, chromedp.NodeVisible))
 	a.poll("one session left", `document.querySelectorAll('#session-list li').length === 1`)

@@ -158,7 +158,18 @@ async function signUp(e) {
   const password = $('su-password').value;
   if (!name || !email || !password) { formError('sign-up-error', new Error('Fill in your name, email and a password.')); return; }
   await busy($('sign-up-submit'), async () => {
-    try { await auth.signUp(name, email, password); await start(); } catch (err) { handle(err, 'sign-up-error'); }
+    try {
+      const r = await auth.signUp(name, email, password);
+      if (r.data && r.data.token === null) {
+        // REQUIRE_EMAIL_VERIFICATION: no session until the mailed link is followed.
+        $('sign-up-form').reset();
+        showAuth('sign-in');
+        $('si-email').value = email;
+        banner(`Almost done: we have mailed a verification link to ${email}. Follow it, then sign in.`, 'info');
+        return;
+      }
+      await start();
+    } catch (err) { handle(err, 'sign-up-error'); }
   });
 }
 
@@ -277,7 +288,7 @@ function showVerified(params) {
       : 'This verification link is not valid. Sign in and have a new one sent.');
   } else {
     $('auth-title').textContent = changed ? 'Email changed' : 'Email verified';
-    status('verified-text', changed ? 'Your new email address is confirmed and in use.' : 'Thank you: your email address is verified.');
+    status('verified-text', changed ? 'Your account now uses the new email address.' : 'Thank you: your email address is verified.');
   }
   document.title = `${$('auth-title').textContent} · Latch`;
   $('verified-continue').focus();
