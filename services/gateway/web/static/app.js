@@ -569,7 +569,7 @@ async function loadSessions() {
     const list = await account.sessions();
     list.sort((a, b) => (b.updatedAt || '').localeCompare(a.updatedAt || ''));
     $('session-list').replaceChildren(...list.map(sessionItem));
-    $('revoke-others').hidden = list.length < 2;
+    $('revoke-others').parentElement.hidden = list.length < 2;
   } catch (err) { handle(err, 'sessions-error'); }
 }
 
