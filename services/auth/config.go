@@ -18,6 +18,7 @@ import (
 	"github.com/latchid/latch/pkg/forwarded"
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/tracing"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/google"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
@@ -72,6 +73,9 @@ type Config struct {
 	// SweepInterval is how often expired sessions and verification rows
 	// are deleted (package sweep); 0 turns the sweep off.
 	SweepInterval time.Duration
+	// AuditRetention is how long audit events are kept before the sweep
+	// deletes them (docs/audit.md); 0 keeps them forever.
+	AuditRetention time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -174,6 +178,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:        e.String("LOG_FORMAT", "json"),
 		ShutdownDelay:    e.Duration("SHUTDOWN_DELAY", 0),
 		SweepInterval:    e.Duration("SWEEP_INTERVAL", time.Hour),
+		AuditRetention:   e.Duration("AUDIT_RETENTION", time.Duration(audit.DefaultRetention)),
 		Tracing:          tracing.FromEnv(e, "auth"),
 	}
 	if cfg.ShutdownDelay < 0 {
@@ -181,6 +186,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.SweepInterval < 0 {
 		e.Fail("SWEEP_INTERVAL must not be negative (0 turns the sweep off)")
+	}
+	if cfg.AuditRetention < 0 {
+		e.Fail("AUDIT_RETENTION must not be negative (0 keeps audit events forever)")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.String("LOG_LEVEL", "info"))); err != nil {
 		e.Fail("LOG_LEVEL: %v", err)
@@ -492,6 +500,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("port", c.Port),
 		slog.String("shutdown_delay", c.ShutdownDelay.String()),
 		slog.String("sweep_interval", c.SweepInterval.String()),
+		slog.String("audit_retention", c.AuditRetention.String()),
 		slog.String("base_url", c.BaseURL),
 		slog.String("secret", "[set: "+c.SecretSource+"]"),
 		slog.String("database", envconf.Redact(c.DatabaseURL)),

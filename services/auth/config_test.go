@@ -136,6 +136,7 @@ func TestDurationsThatMustNotBeNegative(t *testing.T) {
 	t.Parallel()
 	shutdownDelay := func(c Config) time.Duration { return c.ShutdownDelay }
 	sweepInterval := func(c Config) time.Duration { return c.SweepInterval }
+	auditRetention := func(c Config) time.Duration { return c.AuditRetention }
 	cases := []struct {
 		key, value string
 		read       func(Config) time.Duration
@@ -149,6 +150,10 @@ func TestDurationsThatMustNotBeNegative(t *testing.T) {
 		{"SWEEP_INTERVAL", "10m", sweepInterval, 10 * time.Minute, ""},
 		{"SWEEP_INTERVAL", "0", sweepInterval, 0, ""},
 		{"SWEEP_INTERVAL", "-1m", sweepInterval, 0, "SWEEP_INTERVAL must not be negative"},
+		{"AUDIT_RETENTION", "", auditRetention, 90 * 24 * time.Hour, ""},
+		{"AUDIT_RETENTION", "720h", auditRetention, 30 * 24 * time.Hour, ""},
+		{"AUDIT_RETENTION", "0", auditRetention, 0, ""},
+		{"AUDIT_RETENTION", "-1h", auditRetention, 0, "AUDIT_RETENTION must not be negative"},
 	}
 	for _, tc := range cases {
 		env := map[string]string{tc.key: tc.value, "LATCH_DATA_DIR": t.TempDir()}

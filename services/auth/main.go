@@ -54,6 +54,7 @@ commands:
   clients create --name NAME --scopes "a b"   register a service client; prints its secret once
   clients list                                list service clients
   clients revoke ID                           stop a client from getting new tokens
+  audit list [--user ID] [--since 24h|RFC3339] [--type a,b] [--limit N]   security events as JSON lines, newest first
   healthcheck   exit 0 when the server on PORT answers /readyz with 200 (container healthchecks)
 `
 
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "healthcheck" {
 		return observe.Probe(ctx, envconf.New(getenv).Int("PORT", 3001))
 	}
-	if len(args) > 1 && (cmd == "keys" || cmd == "clients") {
+	if len(args) > 1 && (cmd == "keys" || cmd == "clients" || cmd == "audit") {
 		cmd += " " + args[1]
 	}
 	commands := map[string]func(context.Context, Config, *slog.Logger) error{
@@ -94,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		},
 	}
 	addClientCommands(commands, args, stdout)
+	addAuditCommands(commands, args, stdout, time.Now)
 	command, ok := commands[cmd]
 	if !ok {
 		fmt.Fprint(stderr, usage)
@@ -171,7 +173,7 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 	identityStore := sqlstore.NewIdentityStore(db, cfg.DatabaseZone)
 	a.ids = identity.NewService(countingStore{identityStore, metrics}, passwordHasher{}, password.Length, cfg.Policy, nil)
 	if cfg.SweepInterval > 0 {
-		a.sweeper = sweep.New(identityStore, sweep.Config{Every: cfg.SweepInterval}, obs.Registerer(), log)
+		a.sweeper = sweep.New(identityStore, sweep.Config{Every: cfg.SweepInterval, AuditRetention: cfg.AuditRetention}, obs.Registerer(), log)
 	}
 	mailer, err := newMailer(cfg)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchid/latch/pkg/observe"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/ratelimit"
@@ -110,36 +111,36 @@ type countingStore struct {
 	m *authMetrics
 }
 
-func (s countingStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	err := s.Store.CreateSession(ctx, sess)
+func (s countingStore) CreateSession(ctx context.Context, sess identity.Session, trail ...audit.Event) error {
+	err := s.Store.CreateSession(ctx, sess, trail...)
 	if err == nil {
 		s.m.sessionsCreated.Inc()
 	}
 	return err
 }
 
-func (s countingStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session) error {
-	err := s.Store.ChangePassword(ctx, accountID, hash, now, replace)
+func (s countingStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session, trail ...audit.Event) error {
+	err := s.Store.ChangePassword(ctx, accountID, hash, now, replace, trail...)
 	if err == nil && replace != nil {
 		s.m.sessionsCreated.Inc()
 	}
 	return err
 }
 
-func (s countingStore) DeleteSession(ctx context.Context, token string) error {
-	return s.revoked("sign_out", s.Store.DeleteSession(ctx, token))
+func (s countingStore) DeleteSession(ctx context.Context, token string, trail ...audit.Event) error {
+	return s.revoked("sign_out", s.Store.DeleteSession(ctx, token, trail...))
 }
 
-func (s countingStore) DeleteUserSession(ctx context.Context, userID, token string) error {
-	return s.revoked("one", s.Store.DeleteUserSession(ctx, userID, token))
+func (s countingStore) DeleteUserSession(ctx context.Context, userID, token string, trail ...audit.Event) error {
+	return s.revoked("one", s.Store.DeleteUserSession(ctx, userID, token, trail...))
 }
 
-func (s countingStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	return s.revoked("all", s.Store.DeleteUserSessions(ctx, userID))
+func (s countingStore) DeleteUserSessions(ctx context.Context, userID string, trail ...audit.Event) error {
+	return s.revoked("all", s.Store.DeleteUserSessions(ctx, userID, trail...))
 }
 
-func (s countingStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string) error {
-	return s.revoked("others", s.Store.DeleteOtherSessions(ctx, userID, keepToken))
+func (s countingStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string, trail ...audit.Event) error {
+	return s.revoked("others", s.Store.DeleteOtherSessions(ctx, userID, keepToken, trail...))
 }
 
 func (s countingStore) revoked(kind string, err error) error {

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // Client is one registered service.
@@ -34,11 +36,14 @@ func (c Client) Revoked() bool { return c.RevokedAt != nil }
 // Store persists clients. Implementations return ErrNotFound for a missing
 // id and wrap other failures in ErrUnavailable.
 type Store interface {
-	CreateClient(ctx context.Context, c Client) error
+	// CreateClient and RevokeClient write the audit events recording the
+	// change in its transaction; RevokeClient writes them only when it set
+	// revoked_at.
+	CreateClient(ctx context.Context, c Client, events ...audit.Event) error
 	Client(ctx context.Context, id string) (Client, error)
 	Clients(ctx context.Context) ([]Client, error)
 	// RevokeClient sets revoked_at unless it is set already.
-	RevokeClient(ctx context.Context, id string, at time.Time) error
+	RevokeClient(ctx context.Context, id string, at time.Time, events ...audit.Event) error
 }
 
 // Errors of the domain. The token endpoint maps them to RFC 6749 §5.2 codes.

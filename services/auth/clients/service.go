@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // TokenSigner signs a service's access token (signing.Issuer).
@@ -61,7 +63,9 @@ func (s *Service) Register(ctx context.Context, name string, scopes []string) (C
 	}
 	id, secret := newID(), newSecret()
 	c := Client{ID: id, Name: name, Scopes: parsed, SecretHash: hashSecret(secret), CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	if err := s.store.CreateClient(ctx, c); err != nil {
+	created := s.event(audit.ClientCreated, c.CreatedAt, id)
+	created.Detail[audit.DetailClientName] = name
+	if err := s.store.CreateClient(ctx, c, created); err != nil {
 		return Client{}, "", err
 	}
 	return c, secret, nil
@@ -73,7 +77,21 @@ func (s *Service) List(ctx context.Context) ([]Client, error) { return s.store.C
 // Revoke stops the client from getting new tokens; tokens already issued
 // live out their (short) lifetime.
 func (s *Service) Revoke(ctx context.Context, id string) error {
-	return s.store.RevokeClient(ctx, id, s.now().UTC().Truncate(time.Microsecond))
+	at := s.now().UTC().Truncate(time.Microsecond)
+	return s.store.RevokeClient(ctx, id, at, s.event(audit.ClientRevoked, at, id))
+}
+
+// OperatorActor is the audit trail's actor for changes made with the
+// operator's command line, the only way clients are managed.
+const OperatorActor = "operator:cli"
+
+// event is the audit event of an operator's change to client id; the
+// command line has no address, user agent or request id.
+func (s *Service) event(t audit.Type, at time.Time, id string) audit.Event {
+	return audit.Event{
+		ID: newID() + newID(), Type: t, ActorID: OperatorActor, CreatedAt: at,
+		Detail: map[string]string{audit.DetailClientID: id},
+	}
 }
 
 // Token is an issued access token.

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/latchid/latch/pkg/forwarded"
+	"github.com/latchid/latch/services/auth/identity"
 )
 
 // clientAddress says who a request's client is, by one rule for the rate
@@ -59,6 +60,9 @@ func (h *handler) resolveClient(c *gin.Context) {
 	if ok {
 		c.Request = r.WithContext(context.WithValue(r.Context(), clientKey{}, a))
 	}
+	// The audit trail records the same address and user agent for every
+	// event of the request (identity.WithClient).
+	c.Request = c.Request.WithContext(identity.WithClient(c.Request.Context(), clientOf(c.Request)))
 	if h.limit != nil && h.clients.proxies.Empty() {
 		if peer, ok := forwarded.Peer(r); ok && forwarded.Private(peer) {
 			h.clients.warnPrivate.Do(func() {

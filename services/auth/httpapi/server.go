@@ -133,6 +133,7 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 		h.fail(c, errDeferRefresh)
 	})
 	api.GET("/list-sessions", h.requireSession(true), h.listSessions)
+	api.GET("/security-activity", h.requireSession(false), h.securityActivity) // Latch's extension (docs/audit.md)
 	api.POST("/revoke-session", validated(h, objectShape, parseRevokeSession), h.requireSession(false), h.revokeSession)
 	api.POST("/revoke-sessions", h.requireSession(false), h.revokeSessions)
 	api.POST("/revoke-other-sessions", h.requireSession(false), h.revokeOtherSessions)

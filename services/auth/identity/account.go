@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"errors"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // AccountPolicy switches the account changes Better Auth keeps off by default.
@@ -53,17 +55,23 @@ func (s *Service) ChangeEmail(ctx context.Context, auth Authenticated, newEmail,
 	if !direct && s.mail.mailer == nil {
 		return nil, ErrNoEmailChangeFlow
 	}
+	// A request to a taken address is recorded like any other: the trail
+	// must not tell its reader who else has an account.
+	requested := s.event(ctx, Client{}, audit.EmailChangeRequested, auth.User.ID, nil)
 	if _, err := s.store.UserByEmail(ctx, newEmail); err == nil {
 		if s.mail.mailer != nil {
-			return nil, s.checkMail(ctx) // the same dependency as the mailing path
+			if err := s.checkMail(ctx); err != nil { // the same dependency as the mailing path
+				return nil, err
+			}
 		}
-		return nil, nil
+		return nil, s.store.RecordAudit(ctx, requested)
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	now := s.clock()
 	if direct {
-		u, err := s.store.UpdateUser(ctx, auth.User.ID, UserPatch{Email: &newEmail}, now)
+		changed := s.event(ctx, Client{}, audit.EmailChanged, auth.User.ID, detail(audit.DetailVia, "direct"))
+		u, err := s.store.UpdateUser(ctx, auth.User.ID, UserPatch{Email: &newEmail}, now, changed)
 		if errors.Is(err, ErrConflict) {
 			return nil, nil // taken meanwhile: the same answer as above
 		}
@@ -85,7 +93,10 @@ func (s *Service) ChangeEmail(ctx context.Context, auth Authenticated, newEmail,
 	}
 	to := auth.User
 	to.Email = newEmail
-	return nil, s.sendMail(ctx, verificationMail(to.Email, s.verifyLink(token, callbackURL)))
+	if err := s.sendMail(ctx, verificationMail(to.Email, s.verifyLink(token, callbackURL))); err != nil {
+		return nil, err
+	}
+	return nil, s.store.RecordAudit(ctx, requested)
 }
 
 // changeEmail completes a change-email link: the token is bound to the
@@ -117,7 +128,8 @@ func (s *Service) changeEmail(ctx context.Context, claims verificationClaims, cu
 	// The link was followed from the new address; Better Auth keeps the
 	// verified flag the user had.
 	verified := u.EmailVerified
-	u, err = s.store.UpdateUser(ctx, u.ID, UserPatch{Email: &to, EmailVerified: &verified}, s.clock())
+	changed := s.event(ctx, Client{}, audit.EmailChanged, u.ID, detail(audit.DetailVia, "link"))
+	u, err = s.store.UpdateUser(ctx, u.ID, UserPatch{Email: &to, EmailVerified: &verified}, s.clock(), changed)
 	if errors.Is(err, ErrConflict) {
 		return Verified{}, ErrUserExists
 	}
@@ -157,5 +169,5 @@ func (s *Service) DeleteUser(ctx context.Context, auth Authenticated, password *
 	if (password == nil || *password == "") && s.policy.FreshAge > 0 && s.clock().Sub(auth.Session.CreatedAt) >= s.policy.FreshAge {
 		return ErrSessionExpired
 	}
-	return s.store.DeleteUser(ctx, auth.User.ID)
+	return s.store.DeleteUser(ctx, auth.User.ID, s.event(ctx, Client{}, audit.AccountDeleted, auth.User.ID, nil))
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // Verification is Better Auth's verification row: a secret identifier
@@ -238,13 +240,13 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, current *Authen
 		return Verified{User: u}, nil
 	}
 	verified := true
-	u, err = s.store.UpdateUser(ctx, u.ID, UserPatch{EmailVerified: &verified}, s.clock())
+	u, err = s.store.UpdateUser(ctx, u.ID, UserPatch{EmailVerified: &verified}, s.clock(), s.event(ctx, c, audit.EmailVerified, u.ID, nil))
 	if err != nil {
 		return Verified{}, err
 	}
 	out := Verified{User: u}
 	if s.mail.AutoSignInAfterVerification && (current == nil || current.User.Email != u.Email) {
-		sess, err := s.newSession(ctx, u.ID, true, c)
+		sess, err := s.newSession(ctx, u.ID, true, c, s.event(ctx, c, audit.SignIn, u.ID, detail(audit.DetailMethod, MethodVerificationLink)))
 		if err != nil {
 			return Verified{}, err
 		}
@@ -346,12 +348,21 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err != nil {
 		return err
 	}
-	err = s.store.ResetPassword(ctx, id, v.Value, hash, s.clock(), s.mail.RevokeSessionsOnReset)
+	d := detail()
+	if s.mail.RevokeSessionsOnReset {
+		d[audit.DetailSessionsEnded] = "true"
+	}
+	reset := s.event(ctx, Client{}, audit.PasswordReset, v.Value, d)
+	err = s.store.ResetPassword(ctx, id, v.Value, hash, s.clock(), s.mail.RevokeSessionsOnReset, reset)
 	if errors.Is(err, ErrNotFound) {
 		return ErrInvalidToken // another request consumed it first
 	}
 	return err
 }
+
+// MethodVerificationLink is the sign-in method of a session that following
+// a verification link opened (AutoSignInAfterVerification).
+const MethodVerificationLink = "verification-link"
 
 // encodeURIComponent is JavaScript's, which Better Auth uses on callback URLs.
 func encodeURIComponent(s string) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // Hasher turns passwords into stored hashes and checks them.
@@ -134,7 +136,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Session, er
 			return User{}, Session{}, err
 		}
 	}
-	if err := s.store.CreateUser(ctx, user, account); err != nil {
+	signedUp := s.event(ctx, in.Client, audit.SignUp, user.ID, detail(audit.DetailProvider, CredentialProvider))
+	if err := s.store.CreateUser(ctx, user, account, signedUp); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return User{}, Session{}, ErrUserExists
 		}
@@ -185,27 +188,47 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, er
 	}
 	user, err := s.store.UserByEmail(ctx, NormalizeEmail(in.Email))
 	if errors.Is(err, ErrNotFound) {
-		return User{}, Session{}, s.burnHash(ctx, in.Password)
+		return User{}, Session{}, s.passwordRefused(ctx, in.Client, "", s.burnHash(ctx, in.Password))
 	}
 	if err != nil {
 		return User{}, Session{}, err
 	}
 	account, err := s.store.CredentialAccount(ctx, user.ID)
 	if errors.Is(err, ErrNotFound) || (err == nil && account.Password == nil) {
-		return User{}, Session{}, s.burnHash(ctx, in.Password)
+		return User{}, Session{}, s.passwordRefused(ctx, in.Client, user.ID, s.burnHash(ctx, in.Password))
 	}
 	if err != nil {
 		return User{}, Session{}, err
 	}
 	ok, err := s.verify(ctx, *account.Password, in.Password)
 	if err != nil || !ok {
-		return User{}, Session{}, ErrInvalidCredentials
+		return User{}, Session{}, s.passwordRefused(ctx, in.Client, user.ID, ErrInvalidCredentials)
 	}
 	if s.mail.RequireEmailVerification && !user.EmailVerified {
-		return User{}, Session{}, ErrEmailNotVerified
+		return User{}, Session{}, s.passwordRefused(ctx, in.Client, user.ID, ErrEmailNotVerified)
 	}
-	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client)
+	d := detail(audit.DetailMethod, audit.MethodEmail)
+	if user.TwoFactorEnabled && s.twoFactor != nil {
+		// The password was right; the session opens only after the second
+		// factor, which records its own sign-in.
+		d[audit.DetailSecondStep] = "required"
+	}
+	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client, s.event(ctx, in.Client, audit.SignIn, user.ID, d))
 	return user, sess, err
+}
+
+// passwordRefused records a refused password sign-in (userID "" for an
+// unknown address) and answers cause; other errors pass unrecorded.
+func (s *Service) passwordRefused(ctx context.Context, c Client, userID string, cause error) error {
+	reason := "invalid-credentials"
+	switch {
+	case errors.Is(cause, ErrInvalidCredentials):
+	case errors.Is(cause, ErrEmailNotVerified):
+		reason = "email-not-verified"
+	default:
+		return cause
+	}
+	return s.failed(ctx, c, userID, detail(audit.DetailMethod, audit.MethodEmail, audit.DetailReason, reason), cause)
 }
 
 // burnHash spends the time of one hash and reports invalid credentials.
@@ -284,7 +307,8 @@ func (s *Service) RequireFresh(sess Session) error {
 
 // SignOut ends the session with this token, if there is one.
 func (s *Service) SignOut(ctx context.Context, token string) error {
-	if err := s.store.DeleteSession(ctx, token); err != nil && !errors.Is(err, ErrNotFound) {
+	// The store names the user and session the token ended.
+	if err := s.store.DeleteSession(ctx, token, s.event(ctx, Client{}, audit.SignOut, "", nil)); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil
@@ -298,7 +322,8 @@ func (s *Service) ListSessions(ctx context.Context, userID string) ([]Session, e
 // RevokeSession ends one of the user's sessions; a token that is not theirs
 // is silently ignored, as Better Auth does, so it reveals nothing.
 func (s *Service) RevokeSession(ctx context.Context, userID, token string) error {
-	if err := s.store.DeleteUserSession(ctx, userID, token); err != nil && !errors.Is(err, ErrNotFound) {
+	ev := s.event(ctx, Client{}, audit.SessionRevoked, userID, detail(audit.DetailScope, "one"))
+	if err := s.store.DeleteUserSession(ctx, userID, token, ev); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil
@@ -306,12 +331,13 @@ func (s *Service) RevokeSession(ctx context.Context, userID, token string) error
 
 // RevokeSessions ends every session of the user.
 func (s *Service) RevokeSessions(ctx context.Context, userID string) error {
-	return s.store.DeleteUserSessions(ctx, userID)
+	return s.store.DeleteUserSessions(ctx, userID, s.event(ctx, Client{}, audit.SessionRevoked, userID, detail(audit.DetailScope, "all")))
 }
 
 // RevokeOtherSessions ends every session of the user but the current one.
 func (s *Service) RevokeOtherSessions(ctx context.Context, userID, currentToken string) error {
-	return s.store.DeleteOtherSessions(ctx, userID, currentToken)
+	ev := s.event(ctx, Client{}, audit.SessionRevoked, userID, detail(audit.DetailScope, "others"))
+	return s.store.DeleteOtherSessions(ctx, userID, currentToken, ev)
 }
 
 // UpdateUser changes the user's profile.
@@ -356,11 +382,14 @@ func (s *Service) ChangePassword(ctx context.Context, userID string, in ChangePa
 	}
 	now := s.clock()
 	var replacement *Session
+	d := detail()
 	if in.RevokeOtherSessions {
 		sess := s.sessionFor(userID, true, in.Client, now)
 		replacement = &sess
+		d[audit.DetailSessionsEnded] = "true"
 	}
-	if err := s.store.ChangePassword(ctx, account.ID, hash, now, replacement); err != nil {
+	changed := s.event(ctx, in.Client, audit.PasswordChanged, userID, d)
+	if err := s.store.ChangePassword(ctx, account.ID, hash, now, replacement, changed); err != nil {
 		return nil, err
 	}
 	return replacement, nil
@@ -377,9 +406,9 @@ func (s *Service) checkNewPassword(pw string) error {
 	return nil
 }
 
-func (s *Service) newSession(ctx context.Context, userID string, remember bool, c Client) (Session, error) {
+func (s *Service) newSession(ctx context.Context, userID string, remember bool, c Client, events ...audit.Event) (Session, error) {
 	sess := s.sessionFor(userID, remember, c, s.clock())
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.store.CreateSession(ctx, sess, events...); err != nil {
 		return Session{}, err
 	}
 	return sess, nil

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/latchid/latch/services/auth/audit"
 )
 
 // OAuthProvider is a social sign-in provider (Google) as the flows need it.
@@ -94,7 +96,7 @@ func (s *Service) SignInWithIDToken(ctx context.Context, provider, idToken, nonc
 	if err != nil {
 		return User{}, Session{}, err
 	}
-	sess, err := s.newSession(ctx, user.ID, true, c)
+	sess, err := s.newSession(ctx, user.ID, true, c, s.event(ctx, c, audit.SignIn, user.ID, detail(audit.DetailMethod, p.ID())))
 	return user, sess, err
 }
 
@@ -279,7 +281,7 @@ func (s *Service) FinishOAuth(ctx context.Context, cb OAuthCallback, defaultErro
 	if err != nil {
 		return OAuthResult{}, err
 	}
-	sess, err := s.newSession(ctx, user.ID, true, cb.Client)
+	sess, err := s.newSession(ctx, user.ID, true, cb.Client, s.event(ctx, cb.Client, audit.SignIn, user.ID, detail(audit.DetailMethod, p.ID())))
 	if err != nil {
 		return fail("unable_to_create_session", errURL, err)
 	}
@@ -336,7 +338,8 @@ func (s *Service) signInWithProvider(ctx context.Context, provider string, t OAu
 	}
 	name := prof.Name
 	u = User{ID: NewID(), Name: name, Email: prof.Email, EmailVerified: prof.EmailVerified, Image: prof.Image, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateUser(ctx, u, s.socialAccount(u.ID, provider, prof.Subject, t, now)); err != nil {
+	signedUp := s.event(ctx, Client{}, audit.SignUp, u.ID, detail(audit.DetailProvider, provider))
+	if err := s.store.CreateUser(ctx, u, s.socialAccount(u.ID, provider, prof.Subject, t, now), signedUp); err != nil {
 		return User{}, false, "unable_to_create_user", err
 	}
 	return u, true, "", nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/twofactor"
 )
 
@@ -51,9 +52,9 @@ type TwoFactorStore interface {
 	SaveTwoFactor(ctx context.Context, tf TwoFactor) error
 	DeleteTwoFactor(ctx context.Context, userID string) error
 	SetTwoFactorVerified(ctx context.Context, id string) error
-	SetBackupCodes(ctx context.Context, id, sealed string) error
+	SetBackupCodes(ctx context.Context, id, sealed string, events ...audit.Event) error
 	// SwapBackupCodes replaces old with new only if the row still holds old.
-	SwapBackupCodes(ctx context.Context, id, old, new string) (bool, error)
+	SwapBackupCodes(ctx context.Context, id, old, new string, events ...audit.Event) (bool, error)
 	// UseTOTPStep records step as used if it is later than the last one.
 	UseTOTPStep(ctx context.Context, id string, step int64) (bool, error)
 	// RecordTwoFactorFailure counts one failure atomically and locks the
@@ -150,7 +151,7 @@ func (s *Service) EnableTwoFactor(ctx context.Context, auth Authenticated, passw
 		return EnableResult{}, err
 	}
 	if method == "otp" {
-		user, sess, err := s.switchTwoFactor(ctx, auth, true, c)
+		user, sess, err := s.switchTwoFactor(ctx, auth, true, c, audit.MethodOTP)
 		if err != nil {
 			return EnableResult{}, err
 		}
@@ -201,7 +202,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, auth Authenticated, pass
 	if err := tf.store.DeleteTwoFactor(ctx, auth.User.ID); err != nil {
 		return User{}, Session{}, err
 	}
-	user, sess, err := s.switchTwoFactor(ctx, auth, false, c)
+	user, sess, err := s.switchTwoFactor(ctx, auth, false, c, "")
 	if err != nil {
 		return User{}, Session{}, err
 	}
@@ -214,9 +215,14 @@ func (s *Service) DisableTwoFactor(ctx context.Context, auth Authenticated, pass
 }
 
 // switchTwoFactor sets the user's flag, opens a new session in place of the
-// current one and ends every other session through RevokeOtherSessions.
-func (s *Service) switchTwoFactor(ctx context.Context, auth Authenticated, on bool, c Client) (User, Session, error) {
-	user, err := s.store.UpdateUser(ctx, auth.User.ID, UserPatch{TwoFactorEnabled: &on}, s.clock())
+// current one and ends every other session. The two-factor event records
+// the change; the sessions it ends get no session-revoked event of their own.
+func (s *Service) switchTwoFactor(ctx context.Context, auth Authenticated, on bool, c Client, via string) (User, Session, error) {
+	ev := s.event(ctx, c, audit.TwoFactorDisabled, auth.User.ID, nil)
+	if on {
+		ev = s.event(ctx, c, audit.TwoFactorEnabled, auth.User.ID, detail(audit.DetailVia, via))
+	}
+	user, err := s.store.UpdateUser(ctx, auth.User.ID, UserPatch{TwoFactorEnabled: &on}, s.clock(), ev)
 	if err != nil {
 		return User{}, Session{}, err
 	}
@@ -224,7 +230,7 @@ func (s *Service) switchTwoFactor(ctx context.Context, auth Authenticated, on bo
 	if err != nil {
 		return User{}, Session{}, err
 	}
-	if err := s.RevokeOtherSessions(ctx, user.ID, sess.Token); err != nil {
+	if err := s.store.DeleteOtherSessions(ctx, user.ID, sess.Token); err != nil {
 		return User{}, Session{}, err
 	}
 	return user, sess, nil
@@ -277,7 +283,7 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, user User, password s
 	if err != nil {
 		return nil, err
 	}
-	return codes, tf.store.SetBackupCodes(ctx, row.ID, sealed)
+	return codes, tf.store.SetBackupCodes(ctx, row.ID, sealed, s.event(ctx, Client{}, audit.BackupCodesRegenerated, user.ID, nil))
 }
 
 // SignInChallenge is what a password sign-in of a 2FA user leads to: either
@@ -503,7 +509,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, f Factor, code string) (Factor
 		if err := s.recordFailure(ctx, f, row); err != nil {
 			return FactorResult{}, err
 		}
-		return FactorResult{}, ErrInvalidCode
+		return FactorResult{}, s.factorRefused(ctx, f, audit.MethodTOTP, ErrInvalidCode)
 	}
 	if f.signIn() {
 		if err := tf.store.ResetTwoFactorFailures(ctx, row.ID); err != nil {
@@ -519,13 +525,23 @@ func (s *Service) VerifyTOTP(ctx context.Context, f Factor, code string) (Factor
 	// does so only while the row is unverified; Latch also when it is
 	// verified, so a retry finishes an enrolment a database outage cut short.
 	if !f.signIn() && !f.User.TwoFactorEnabled {
-		user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client)
+		user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client, audit.MethodTOTP)
 		if err != nil {
 			return FactorResult{}, err
 		}
 		return FactorResult{User: user, Session: &sess, NewSession: true}, nil
 	}
-	return s.completeFactor(ctx, f, AMROTP, false)
+	return s.completeFactor(ctx, f, AMROTP, audit.MethodTOTP, false)
+}
+
+// factorRefused records a wrong code at sign-in's second step and answers
+// cause; a wrong code from a signed-in user (enrolment) changes no sign-in
+// and is not recorded.
+func (s *Service) factorRefused(ctx context.Context, f Factor, method string, cause error) error {
+	if !f.signIn() {
+		return cause
+	}
+	return s.failed(ctx, f.Client, f.User.ID, detail(audit.DetailMethod, method, audit.DetailReason, "invalid-code"), cause)
 }
 
 func (a *attempt) failedOr0() int {
@@ -538,10 +554,10 @@ func (a *attempt) failedOr0() int {
 // completeFactor ends a successful verification: at sign-in it consumes the
 // challenge and opens the session (with amr); otherwise the session stands.
 // endOthers ends the user's other sessions (a backup code was spent).
-func (s *Service) completeFactor(ctx context.Context, f Factor, amr string, endOthers bool) (FactorResult, error) {
+func (s *Service) completeFactor(ctx context.Context, f Factor, amr, method string, endOthers bool) (FactorResult, error) {
 	if !f.signIn() {
 		if endOthers {
-			if err := s.RevokeOtherSessions(ctx, f.User.ID, f.Session.Token); err != nil {
+			if err := s.store.DeleteOtherSessions(ctx, f.User.ID, f.Session.Token); err != nil {
 				return FactorResult{}, err
 			}
 		}
@@ -556,11 +572,11 @@ func (s *Service) completeFactor(ctx context.Context, f Factor, amr string, endO
 	}
 	sess := s.sessionFor(f.User.ID, f.RememberMe, f.Client, s.clock())
 	sess.AMR = amr
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.store.CreateSession(ctx, sess, s.event(ctx, f.Client, audit.SignIn, f.User.ID, detail(audit.DetailMethod, method))); err != nil {
 		return FactorResult{}, err
 	}
 	if endOthers {
-		if err := s.RevokeOtherSessions(ctx, f.User.ID, sess.Token); err != nil {
+		if err := s.store.DeleteOtherSessions(ctx, f.User.ID, sess.Token); err != nil {
 			return FactorResult{}, err
 		}
 	}
@@ -608,13 +624,13 @@ func (s *Service) VerifyBackupCode(ctx context.Context, f Factor, code string, d
 		if err := s.recordFailure(ctx, f, row); err != nil {
 			return FactorResult{}, err
 		}
-		return FactorResult{}, ErrInvalidBackupCode
+		return FactorResult{}, s.factorRefused(ctx, f, audit.MethodBackupCode, ErrInvalidBackupCode)
 	}
 	sealed, err := sealCodes(tf.sealer, left)
 	if err != nil {
 		return FactorResult{}, err
 	}
-	swapped, err := tf.store.SwapBackupCodes(ctx, row.ID, row.BackupCodes, sealed)
+	swapped, err := tf.store.SwapBackupCodes(ctx, row.ID, row.BackupCodes, sealed, s.event(ctx, f.Client, audit.BackupCodeUsed, f.User.ID, nil))
 	if err != nil {
 		return FactorResult{}, err
 	}
@@ -629,7 +645,7 @@ func (s *Service) VerifyBackupCode(ctx context.Context, f Factor, code string, d
 			return FactorResult{User: f.User}, nil
 		}
 	}
-	return s.completeFactor(ctx, f, AMRBackupCode, true)
+	return s.completeFactor(ctx, f, AMRBackupCode, audit.MethodBackupCode, true)
 }
 
 // SendOTP mails a one-time code for f, good for OTPTTL.
@@ -698,7 +714,7 @@ func (s *Service) VerifyOTP(ctx context.Context, f Factor, code, password string
 				return FactorResult{}, err
 			}
 		}
-		return FactorResult{}, ErrInvalidCode
+		return FactorResult{}, s.factorRefused(ctx, f, audit.MethodOTP, ErrInvalidCode)
 	}
 	if row != nil {
 		if err := tf.store.ResetTwoFactorFailures(ctx, row.ID); err != nil {
@@ -714,13 +730,13 @@ func (s *Service) VerifyOTP(ctx context.Context, f Factor, code, password string
 				return FactorResult{}, ErrSessionNotFresh
 			}
 		}
-		user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client)
+		user, sess, err := s.switchTwoFactor(ctx, Authenticated{Session: *f.Session, User: f.User}, true, f.Client, audit.MethodOTP)
 		if err != nil {
 			return FactorResult{}, err
 		}
 		return FactorResult{User: user, Session: &sess, NewSession: true}, nil
 	}
-	return s.completeFactor(ctx, f, AMROTP, false)
+	return s.completeFactor(ctx, f, AMROTP, audit.MethodOTP, false)
 }
 
 func (s *Service) twoFactorOn() (*twoFactorFlows, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/clients"
 )
 
@@ -52,9 +53,14 @@ func (r clientRow) client() clients.Client {
 	return c
 }
 
-func (s *ClientStore) CreateClient(ctx context.Context, c clients.Client) error {
+func (s *ClientStore) CreateClient(ctx context.Context, c clients.Client, events ...audit.Event) error {
 	row := clientRow{ID: c.ID, Name: c.Name, SecretHash: c.SecretHash, Scopes: strings.Join(c.Scopes, " "), CreatedAt: c.CreatedAt.UTC()}
-	return classifyClient("create client", s.db.WithContext(ctx).Create(&row).Error)
+	return classifyClient("create client", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	}))
 }
 
 func (s *ClientStore) Client(ctx context.Context, id string) (clients.Client, error) {
@@ -79,7 +85,7 @@ func (s *ClientStore) Clients(ctx context.Context) ([]clients.Client, error) {
 
 // RevokeClient marks the client revoked and publishes client_revoked in the
 // same transaction, so its live tokens are refused too.
-func (s *ClientStore) RevokeClient(ctx context.Context, id string, at time.Time) error {
+func (s *ClientStore) RevokeClient(ctx context.Context, id string, at time.Time, trail ...audit.Event) error {
 	var events pending
 	var affected int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -89,6 +95,9 @@ func (s *ClientStore) RevokeClient(ctx context.Context, id string, at time.Time)
 		}
 		if affected = res.RowsAffected; affected > 0 {
 			events.add(revocation.KindClient, id)
+			if err := writeAudit(tx, trail); err != nil {
+				return err
+			}
 		}
 		return s.rev.write(tx, events)
 	})

@@ -8,20 +8,22 @@ import (
 
 	"github.com/latchid/latch/pkg/revocation"
 	"github.com/latchid/latch/pkg/sqldb"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
 // IdentityStore implements identity.Store.
 type IdentityStore struct {
-	db  *gorm.DB
-	w   wallClock
-	rev *revocations
+	db    *gorm.DB
+	w     wallClock
+	rev   *revocations
+	audit *AuditStore
 }
 
 // NewIdentityStore returns the identity store over db; zone is the time
 // zone of its timestamp columns (UTC unless Better Auth wrote them elsewhere).
 func NewIdentityStore(db *sqldb.DB, zone *time.Location) *IdentityStore {
-	return &IdentityStore{db: db.Gorm, w: wallClock{zone: zone}, rev: newRevocations(db)}
+	return &IdentityStore{db: db.Gorm, w: wallClock{zone: zone}, rev: newRevocations(db), audit: NewAuditStore(db)}
 }
 
 // UseRevocations sets how long revocation events matter (default
@@ -43,9 +45,14 @@ type endedSession struct {
 // minted while it lived and end with their own exp, as before). RETURNING
 // names exactly the rows deleted, including one created a moment ago.
 func (s *IdentityStore) deleteSessions(tx *gorm.DB, events *pending, where string, args ...any) error {
+	_, err := s.deleteSessionsReturning(tx, events, where, args...)
+	return err
+}
+
+func (s *IdentityStore) deleteSessionsReturning(tx *gorm.DB, events *pending, where string, args ...any) ([]endedSession, error) {
 	var ended []endedSession
 	if err := tx.Raw("DELETE FROM session WHERE "+where+" RETURNING id, user_id, expires_at", args...).Scan(&ended).Error; err != nil {
-		return err
+		return nil, err
 	}
 	now := s.rev.now()
 	for _, e := range ended {
@@ -53,16 +60,19 @@ func (s *IdentityStore) deleteSessions(tx *gorm.DB, events *pending, where strin
 			events.session(e.ID, e.UserID)
 		}
 	}
-	return nil
+	return ended, nil
 }
 
-// revoking runs change and then writes the events it queued, in one
-// transaction; the feed is woken after the commit.
-func (s *IdentityStore) revoking(ctx context.Context, change func(tx *gorm.DB, events *pending) error) error {
+// revoking runs change and then writes the revocation events it queued and
+// the audit trail's, in one transaction; the feed is woken after the commit.
+func (s *IdentityStore) revoking(ctx context.Context, trail []audit.Event, change func(tx *gorm.DB, events *pending) error) error {
 	var events pending
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		events = events[:0]
 		if err := change(tx, &events); err != nil {
+			return err
+		}
+		if err := writeAudit(tx, trail); err != nil {
 			return err
 		}
 		return s.rev.write(tx, events)
@@ -71,14 +81,61 @@ func (s *IdentityStore) revoking(ctx context.Context, change func(tx *gorm.DB, e
 	return err
 }
 
+// endingOne deletes the one session where names and writes trail only if
+// it ended one, naming its user (when the event has none) and its id.
+func (s *IdentityStore) endingOne(ctx context.Context, trail []audit.Event, where string, args ...any) error {
+	var events pending
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		events = events[:0]
+		ended, err := s.deleteSessionsReturning(tx, &events, where, args...)
+		if err != nil {
+			return err
+		}
+		if len(ended) == 1 {
+			filled := make([]audit.Event, len(trail))
+			for i, e := range trail {
+				if e.UserID == "" {
+					e.UserID = ended[0].UserID
+				}
+				d := make(map[string]string, len(e.Detail)+1)
+				for k, v := range e.Detail {
+					d[k] = v
+				}
+				d[audit.DetailSessionID] = ended[0].ID
+				e.Detail = d
+				filled[i] = e
+			}
+			if err := writeAudit(tx, filled); err != nil {
+				return err
+			}
+		}
+		return s.rev.write(tx, events)
+	})
+	s.rev.done(err, events)
+	return err
+}
+
+// RecordAudit writes events in a transaction of their own.
+func (s *IdentityStore) RecordAudit(ctx context.Context, events ...audit.Event) error {
+	return s.audit.Record(ctx, events...)
+}
+
+// AuditEvents lists the events q selects, newest first.
+func (s *IdentityStore) AuditEvents(ctx context.Context, q audit.Query) ([]audit.Event, error) {
+	return s.audit.Events(ctx, q)
+}
+
 var _ identity.Store = (*IdentityStore)(nil)
 
-func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a identity.Account) error {
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User, a identity.Account, events ...audit.Event) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(ptr(userRowOf(u, s.w))).Error; err != nil {
 			return err
 		}
-		return tx.Create(ptr(accountRowOf(a, s.w))).Error
+		if err := tx.Create(ptr(accountRowOf(a, s.w))).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
 	})
 	return classify("create user", err)
 }
@@ -95,7 +152,7 @@ func (s *IdentityStore) UserByID(ctx context.Context, id string) (identity.User,
 	return row.domain(s.w), classify("find user", err)
 }
 
-func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identity.UserPatch, now time.Time) (identity.User, error) {
+func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identity.UserPatch, now time.Time, events ...audit.Event) (identity.User, error) {
 	var row userRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		changes := map[string]any{"updated_at": s.w.put(now)}
@@ -126,6 +183,9 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, id string, patch identit
 				return err
 			}
 		}
+		if err := writeAudit(tx, events); err != nil {
+			return err
+		}
 		return tx.Where("id = ?", id).Take(&row).Error
 	})
 	return row.domain(s.w), classify("update user", err)
@@ -141,8 +201,16 @@ func (s *IdentityStore) CredentialAccount(ctx context.Context, userID string) (i
 	return row.domain(s.w), classify("find credential account", err)
 }
 
-func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	return classify("create session", s.db.WithContext(ctx).Create(ptr(sessionRowOf(sess, s.w))).Error)
+func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session, events ...audit.Event) error {
+	if len(events) == 0 {
+		return classify("create session", s.db.WithContext(ctx).Create(ptr(sessionRowOf(sess, s.w))).Error)
+	}
+	return classify("create session", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(ptr(sessionRowOf(sess, s.w))).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	}))
 }
 
 // sessionWithUser is the one-query read behind every authenticated request.
@@ -205,23 +273,19 @@ func (s *IdentityStore) ExtendSession(ctx context.Context, token string, expires
 }
 
 // DeleteSession ends a session (sign-out) and publishes its revocation.
-func (s *IdentityStore) DeleteSession(ctx context.Context, token string) error {
-	return classify("delete session", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
-		return s.deleteSessions(tx, events, "token = ?", token)
-	}))
+func (s *IdentityStore) DeleteSession(ctx context.Context, token string, trail ...audit.Event) error {
+	return classify("delete session", s.endingOne(ctx, trail, "token = ?", token))
 }
 
-func (s *IdentityStore) DeleteUserSession(ctx context.Context, userID, token string) error {
-	return classify("delete session", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
-		return s.deleteSessions(tx, events, "user_id = ? AND token = ?", userID, token)
-	}))
+func (s *IdentityStore) DeleteUserSession(ctx context.Context, userID, token string, trail ...audit.Event) error {
+	return classify("delete session", s.endingOne(ctx, trail, "user_id = ? AND token = ?", userID, token))
 }
 
 // DeleteUserSessions ends every session of the user: an event per session,
 // and one revoking whatever the user was issued before now (tokens minted
 // before sessions carried a sid).
-func (s *IdentityStore) DeleteUserSessions(ctx context.Context, userID string) error {
-	return classify("delete sessions", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) DeleteUserSessions(ctx context.Context, userID string, trail ...audit.Event) error {
+	return classify("delete sessions", s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		if err := s.deleteSessions(tx, events, "user_id = ?", userID); err != nil {
 			return err
 		}
@@ -230,8 +294,8 @@ func (s *IdentityStore) DeleteUserSessions(ctx context.Context, userID string) e
 	}))
 }
 
-func (s *IdentityStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string) error {
-	return classify("delete other sessions", s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) DeleteOtherSessions(ctx context.Context, userID, keepToken string, trail ...audit.Event) error {
+	return classify("delete other sessions", s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		return s.deleteSessions(tx, events, "user_id = ? AND token <> ?", userID, keepToken)
 	}))
 }
@@ -250,8 +314,8 @@ func (s *IdentityStore) ActiveSessions(ctx context.Context, userID string, now t
 	return out, nil
 }
 
-func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session) error {
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) ChangePassword(ctx context.Context, accountID, hash string, now time.Time, replace *identity.Session, trail ...audit.Event) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		var acct accountRow
 		if err := tx.Where("id = ?", accountID).Take(&acct).Error; err != nil {
 			return err
@@ -338,8 +402,8 @@ func (s *IdentityStore) DeleteAccount(ctx context.Context, userID, id string) er
 
 // DeleteUser deletes the user and publishes user_deleted: every token of
 // theirs is refused, and services delete what they hold for them.
-func (s *IdentityStore) DeleteUser(ctx context.Context, userID string) error {
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) DeleteUser(ctx context.Context, userID string, trail ...audit.Event) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		// Explicit deletes: SQLite enforces the schema's ON DELETE CASCADE
 		// only with foreign keys switched on.
 		if err := s.deleteSessions(tx, events, "user_id = ?", userID); err != nil {
@@ -379,8 +443,8 @@ func (s *IdentityStore) DeleteVerifications(ctx context.Context, identifier stri
 		Where("identifier = ?", identifier).Delete(&verificationRow{}).Error)
 }
 
-func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool) error {
-	err := s.revoking(ctx, func(tx *gorm.DB, events *pending) error {
+func (s *IdentityStore) ResetPassword(ctx context.Context, identifier, userID, hash string, now time.Time, revokeSessions bool, trail ...audit.Event) error {
+	err := s.revoking(ctx, trail, func(tx *gorm.DB, events *pending) error {
 		// Deleting is the claim: of two concurrent resets with one token,
 		// only the one whose DELETE removed the row goes on.
 		res := tx.Where("identifier = ?", identifier).Delete(&verificationRow{})

@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 )
 
@@ -63,15 +64,31 @@ func (s *IdentityStore) SetTwoFactorVerified(ctx context.Context, id string) err
 		Update("verified", true).Error)
 }
 
-func (s *IdentityStore) SetBackupCodes(ctx context.Context, id, sealed string) error {
-	return classify("set backup codes", s.db.WithContext(ctx).Model(&twoFactorRow{}).Where("id = ?", id).
-		Update("backup_codes", sealed).Error)
+func (s *IdentityStore) SetBackupCodes(ctx context.Context, id, sealed string, events ...audit.Event) error {
+	return classify("set backup codes", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&twoFactorRow{}).Where("id = ?", id).Update("backup_codes", sealed).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	}))
 }
 
-func (s *IdentityStore) SwapBackupCodes(ctx context.Context, id, old, new string) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&twoFactorRow{}).Where("id = ? AND backup_codes = ?", id, old).
-		Update("backup_codes", new)
-	return res.RowsAffected == 1, classify("swap backup codes", res.Error)
+// SwapBackupCodes writes events only when it swapped: a code that lost the
+// race to a concurrent use was not used.
+func (s *IdentityStore) SwapBackupCodes(ctx context.Context, id, old, new string, events ...audit.Event) (bool, error) {
+	swapped := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&twoFactorRow{}).Where("id = ? AND backup_codes = ?", id, old).Update("backup_codes", new)
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		swapped = true
+		return writeAudit(tx, events)
+	})
+	if err != nil {
+		swapped = false
+	}
+	return swapped, classify("swap backup codes", err)
 }
 
 func (s *IdentityStore) UseTOTPStep(ctx context.Context, id string, step int64) (bool, error) {

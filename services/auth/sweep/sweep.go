@@ -1,5 +1,6 @@
 // Package sweep deletes the sessions and verification rows (password-reset
-// tokens, OAuth states) that have expired. Better Auth removes such a row
+// tokens, OAuth states) that have expired, and audit events older than
+// their retention (AUDIT_RETENTION). Better Auth removes such a row
 // only when someone presents it again; the sessions of users who never come
 // back, and reset links never followed, would otherwise stay in the
 // database for good.
@@ -23,6 +24,8 @@ type Store interface {
 	// affect can outlive (docs/revocation.md). Expired sessions need no
 	// event: their tokens were minted while they lived and end with their exp.
 	DeleteExpiredRevocations(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteAuditBefore deletes audit events created before before.
+	DeleteAuditBefore(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Config sets how often and how much.
@@ -35,10 +38,13 @@ type Config struct {
 	// Grace is how long a row stays after it expired (default 1 min): a
 	// replica whose clock runs behind may still be honouring it.
 	Grace time.Duration
+	// AuditRetention is how long audit events are kept (docs/audit.md);
+	// 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 // Result counts the rows a sweep deleted.
-type Result struct{ Sessions, Verifications, Revocations int64 }
+type Result struct{ Sessions, Verifications, Revocations, AuditEvents int64 }
 
 // Sweeper deletes expired rows on a schedule. Several replicas may sweep
 // the same database: deleting a row twice deletes it once.
@@ -61,29 +67,39 @@ func New(store Store, cfg Config, reg prometheus.Registerer, log *slog.Logger) *
 	}
 	deleted := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "auth_expired_rows_deleted_total",
-		Help: "Expired rows the sweeper deleted, by table: session, verification, revocation_event.",
+		Help: "Expired rows the sweeper deleted, by table: session, verification, revocation_event, audit_event.",
 	}, []string{"table"})
 	reg.MustRegister(deleted)
 	deleted.WithLabelValues("session")
 	deleted.WithLabelValues("verification")
 	deleted.WithLabelValues("revocation_event")
+	deleted.WithLabelValues("audit_event")
 	return &Sweeper{store: store, cfg: cfg, now: time.Now, log: log, deleted: deleted}
 }
 
-// Once deletes every row that expired more than Grace ago, batch by batch.
-// On an error it stops and returns what it deleted so far.
+// Once deletes every row that expired more than Grace ago, and the audit
+// events older than AuditRetention, batch by batch. On an error it stops
+// and returns what it deleted so far.
 func (s *Sweeper) Once(ctx context.Context) (Result, error) {
-	before := s.now().Add(-s.cfg.Grace)
+	now := s.now()
+	before := now.Add(-s.cfg.Grace)
 	var r Result
-	for _, t := range []struct {
-		table string
-		del   func(context.Context, time.Time, int) (int64, error)
-		count *int64
-	}{
-		{"session", s.store.DeleteExpiredSessions, &r.Sessions},
-		{"verification", s.store.DeleteExpiredVerifications, &r.Verifications},
-		{"revocation_event", s.store.DeleteExpiredRevocations, &r.Revocations},
-	} {
+	type table struct {
+		table  string
+		del    func(context.Context, time.Time, int) (int64, error)
+		count  *int64
+		before time.Time
+	}
+	tables := []table{
+		{"session", s.store.DeleteExpiredSessions, &r.Sessions, before},
+		{"verification", s.store.DeleteExpiredVerifications, &r.Verifications, before},
+		{"revocation_event", s.store.DeleteExpiredRevocations, &r.Revocations, before},
+	}
+	if s.cfg.AuditRetention > 0 {
+		tables = append(tables, table{"audit_event", s.store.DeleteAuditBefore, &r.AuditEvents, now.Add(-s.cfg.AuditRetention)})
+	}
+	for _, t := range tables {
+		before := t.before
 		for {
 			n, err := t.del(ctx, before, s.cfg.Batch)
 			*t.count += n
@@ -119,10 +135,10 @@ func (s *Sweeper) Run(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			s.log.WarnContext(ctx, "sweeping expired rows failed; trying again next interval",
 				"err", err, "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications,
-				"revocations_deleted", r.Revocations, "next_in", s.cfg.Every)
-		case r.Sessions+r.Verifications+r.Revocations > 0:
+				"revocations_deleted", r.Revocations, "audit_events_deleted", r.AuditEvents, "next_in", s.cfg.Every)
+		case r.Sessions+r.Verifications+r.Revocations+r.AuditEvents > 0:
 			s.log.InfoContext(ctx, "swept expired rows", "sessions_deleted", r.Sessions, "verifications_deleted", r.Verifications,
-				"revocations_deleted", r.Revocations)
+				"revocations_deleted", r.Revocations, "audit_events_deleted", r.AuditEvents)
 		}
 	}
 }

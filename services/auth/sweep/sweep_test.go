@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchid/latch/pkg/sqldb"
 	"github.com/latchid/latch/pkg/testlog"
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/sqlstore"
 	"github.com/latchid/latch/services/auth/sqlstore/sqlstoretest"
@@ -245,4 +246,51 @@ func TestRunOutlivesADatabaseThatWentAway(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// Audit events older than AuditRetention go, in batches; with retention 0
+// they stay forever. The clock is the test's: days pass without waiting.
+func TestOnceDeletesAuditEventsOlderThanTheRetention(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, dialect, time.UTC)
+			var events []audit.Event
+			for _, age := range []time.Duration{100 * 24 * time.Hour, 91 * 24 * time.Hour, 90*24*time.Hour + time.Minute, 89 * 24 * time.Hour, time.Hour} {
+				events = append(events, audit.Event{ID: identity.NewID(), Type: audit.SignIn, UserID: f.user, CreatedAt: f.now.Add(-age)})
+			}
+			if err := f.store.RecordAudit(context.Background(), events...); err != nil {
+				t.Fatal(err)
+			}
+
+			forever := sweep.New(f.store, sweep.Config{Every: time.Hour}, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+			sweep.SetClock(forever, func() time.Time { return f.now.Add(365 * 24 * time.Hour) })
+			if got, err := forever.Once(context.Background()); err != nil || got.AuditEvents != 0 {
+				t.Fatalf("retention 0 deleted %d audit events (%v); want none ever", got.AuditEvents, err)
+			}
+
+			reg := prometheus.NewRegistry()
+			s := sweep.New(f.store, sweep.Config{Every: time.Hour, Batch: 2, AuditRetention: 90 * 24 * time.Hour}, reg, slog.New(slog.DiscardHandler))
+			sweep.SetClock(s, func() time.Time { return f.now })
+			got, err := s.Once(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.AuditEvents != 3 {
+				t.Errorf("deleted %d audit events, want the 3 older than 90 days", got.AuditEvents)
+			}
+			if left := f.left(t, "audit_event", "id"); len(left) != 2 {
+				t.Errorf("%d audit events left, want 2", len(left))
+			}
+			if n := deletedMetric(t, reg, "audit_event"); n != 3 {
+				t.Errorf("audit events counted %v, want 3", n)
+			}
+			// Two days later the 89-day-old event is past the retention too.
+			sweep.SetClock(s, func() time.Time { return f.now.Add(2 * 24 * time.Hour) })
+			if got, err := s.Once(context.Background()); err != nil || got.AuditEvents != 1 {
+				t.Errorf("two days later: deleted %d (%v), want 1", got.AuditEvents, err)
+			}
+		})
+	}
 }

@@ -39,6 +39,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) identity.Store) {
 		{"DeleteUserTakesSessionsAndAccounts", testDeleteUser},
 		{"SocialAccountsRoundTripWithTheirTokens", testSocialAccounts},
 	}
+	tests = append(tests, auditTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
