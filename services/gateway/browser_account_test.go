@@ -412,10 +412,22 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	b.run("trust", chromedp.Click("#tf-trust"))
 	b.run("verify", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#tasks-view"))
 
-	// The account page with 2FA on and two sessions: the README's picture.
+	// A trusted device skips the second factor.
+	b.run("sign out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
+	b.signIn(email, password)
+
+	// The account page with 2FA on, two sessions and the recent security
+	// activity, the other browser's markup user agent among it as text: the
+	// README's picture.
 	a.run("reload", chromedp.Reload(), chromedp.WaitVisible("#account-view"))
 	a.poll("two sessions", `document.querySelectorAll('#session-list li').length === 2`)
 	a.textContains("#tf-state", "on")
+	a.poll("the activity lists the enrolment and the other browser's sign-ins", `(() => {
+		const items = [...document.querySelectorAll('#activity-list li')];
+		const has = (type, detail) => items.some(li => li.dataset.type === type && (!detail || (li.querySelector('.detail')?.textContent || '').includes(detail)));
+		return has('two-factor-enabled', 'authenticator app') && has('sign-in', 'with an authenticator code') && has('sign-out') && has('session-revoked', 'every other session');
+	})()`)
+	a.poll("the other browser's user agent in the activity is text", fmt.Sprintf(`!document.querySelector('#activity-list img') && window.__xss === undefined && [...document.querySelectorAll('#activity-list .agent')].some(e => e.title === %q && e.textContent === 'Firefox on Linux')`, evilAgent))
 	a.shot("24-account-2fa-on")
 	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
 		var png []byte
@@ -425,10 +437,6 @@ func TestBrowserAccountSecurity(t *testing.T) {
 		}
 		a.run("back", chromedp.EmulateViewport(1100, 900))
 	}
-
-	// A trusted device skips the second factor.
-	b.run("sign out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
-	b.signIn(email, password)
 
 	// Ann signs out and back in with each factor: a backup code, the email code.
 	a.run("sign out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
@@ -478,6 +486,19 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.textContains("#tf-state", "off")
 	a.run("sign out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
 	a.signIn(email, password) // no second step now
+
+	// Recent security activity: what just happened, newest first, in words.
+	a.run("account", chromedp.Click("#nav-account"), chromedp.WaitVisible("#account-view"))
+	a.poll("the newest events", `(() => {
+		const items = [...document.querySelectorAll('#activity-list li')];
+		const types = items.map(li => li.dataset.type);
+		const detail = (type, part) => items.some(li => li.dataset.type === type && li.querySelector('.detail')?.textContent.includes(part));
+		return types[0] === 'sign-in' && types[1] === 'sign-out' && types[2] === 'two-factor-disabled' && types[3] === 'backup-codes-regenerated' &&
+			detail('sign-in', 'with the password') && detail('sign-in', 'with an emailed code') && detail('sign-in', 'with a backup code') &&
+			types.includes('backup-code-used') && items.length <= 20 &&
+			items[0].querySelector('.title').textContent === 'Signed in';
+	})()`)
+	a.shot("25-activity")
 
 	// Delete the account: the password is asked for and checked.
 	a.run("account", chromedp.Click("#nav-account"), chromedp.WaitVisible("#delete-form"))

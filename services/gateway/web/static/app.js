@@ -458,7 +458,7 @@ async function showAccount() {
   clearAccount();
   show('account');
   renderUser();
-  await Promise.all([loadSessions(), loadActivity()]);
+  await refreshLists();
 }
 
 function renderUser() {
@@ -520,6 +520,7 @@ async function changeEmail(e) {
       await reloadMe();
       renderUser();
       $('em-new').value = '';
+      await loadActivity();
       status('email-status', me.user.email !== before
         ? `Your email is now ${me.user.email}.`
         : `We have mailed a confirmation link to ${newEmail} (unless that address already has an account). Your email changes when you follow it.`);
@@ -541,7 +542,7 @@ async function changePassword(e) {
       $('password-form').reset();
       $('pw-revoke').checked = true;
       status('password-status', revoke ? 'Your password is changed, and your other sessions are signed out.' : 'Your password is changed.');
-      await loadSessions();
+      await refreshLists();
     } catch (err) { handle(err, 'password-error'); }
   });
 }
@@ -596,7 +597,7 @@ async function revokeSession(s, current, button) {
       await account.revokeSession(s.token);
       if (current) { signedOut('You are signed out.'); return; }
       status('sessions-status', 'That session is signed out.');
-      await loadSessions();
+      await refreshLists();
     } catch (err) { handle(err, 'sessions-error'); }
   });
 }
@@ -607,55 +608,87 @@ async function revokeOthers() {
     try {
       await account.revokeOthers();
       status('sessions-status', 'Every other session is signed out.');
-      await loadSessions();
+      await refreshLists();
     } catch (err) { handle(err, 'sessions-error'); }
   });
 }
 
+// The audit trail's event types (docs/audit.md) in words; a type this page
+// does not know yet is shown by its own name.
 const activityWords = {
-  'sign-up': 'Account created', 'sign-in': 'Signed in', 'sign-in-failed': 'Failed sign-in', 'sign-out': 'Signed out',
-  'password-change': 'Password changed', 'password-reset': 'Password reset', 'email-change': 'Email changed',
+  'sign-up': 'Account created', 'sign-in': 'Signed in', 'sign-in-failed': 'Sign-in failed', 'sign-out': 'Signed out',
+  'password-changed': 'Password changed', 'password-reset': 'Password reset through a mailed link',
+  'email-change-requested': 'Email change asked for', 'email-changed': 'Email changed', 'email-verified': 'Email verified',
   'two-factor-enabled': 'Two-step verification turned on', 'two-factor-disabled': 'Two-step verification turned off',
-  'backup-code-used': 'Backup code used', 'session-revoked': 'Session signed out', 'account-deleted': 'Account deleted',
+  'backup-code-used': 'Backup code used', 'backup-codes-regenerated': 'New backup codes made',
+  'session-revoked': 'Session signed out', 'account-deleted': 'Account deleted',
 };
 
-// activityTitle words an event type: known ones by name, others by their
-// own spelling ("two_factor.enabled" → "two factor enabled").
+const detailWords = {
+  method: { email: 'with the password', google: 'with Google', totp: 'with an authenticator code', otp: 'with an emailed code', 'backup-code': 'with a backup code' },
+  reason: { 'invalid-credentials': 'wrong email or password', 'email-not-verified': 'email not verified', 'invalid-code': 'wrong code', locked: 'too many wrong codes: locked for a while' },
+  secondFactor: { required: 'second step asked for' },
+  scope: { one: 'one session', others: 'every other session', all: 'every session' },
+  via: { totp: 'authenticator app', otp: 'emailed code', reset: 'through a reset link' },
+  sessionsEnded: { true: 'every session ended' },
+  provider: { credential: 'email and password', google: 'Google' },
+};
+
 function activityTitle(type) {
   const t = String(type || '');
-  const known = activityWords[t] || activityWords[t.replace(/[._]/g, '-')];
-  if (known) return known;
+  if (activityWords[t]) return activityWords[t];
   const words = t.replace(/[._-]+/g, ' ').trim();
   return words ? words[0].toUpperCase() + words.slice(1) : 'Event';
 }
 
+// activityDetail words the event's detail: known keys and values in words,
+// the ended session named "this device" when it is this one, others as
+// key: value. Every value stays text.
 function activityDetail(detail) {
-  if (detail === null || detail === undefined || detail === '') return '';
-  if (typeof detail === 'string') return detail;
-  if (typeof detail === 'object') {
-    return Object.entries(detail).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
+  if (!detail || typeof detail !== 'object') return typeof detail === 'string' ? detail : '';
+  const parts = [];
+  for (const [k, v] of Object.entries(detail)) {
+    if (k === 'sessionId') {
+      if (me && v === me.session.id) parts.push('this device');
+      continue;
+    }
+    const words = detailWords[k] && detailWords[k][String(v)];
+    parts.push(words || `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
-  return String(detail);
+  return parts.join(', ');
+}
+
+function activityItem(ev) {
+  const detail = activityDetail(ev.detail);
+  const li = el('li', { className: ev.type === 'sign-in-failed' ? 'item failed' : 'item' },
+    el('div', { className: 'body' },
+      el('div', { className: 'title', textContent: activityTitle(ev.type) }),
+      el('div', { className: 'meta' },
+        el('span', { textContent: when(ev.createdAt) }),
+        ev.ipAddress ? el('span', { textContent: `IP ${ev.ipAddress}` }) : null,
+        ev.userAgent ? el('span', { className: 'agent', textContent: device(ev.userAgent), title: ev.userAgent }) : null,
+        detail ? el('span', { className: 'detail', textContent: detail }) : null)));
+  li.dataset.type = String(ev.type || '');
+  return li;
 }
 
 async function loadActivity() {
   status('activity-status');
   try {
     const events = await account.activity();
-    $('activity-list').replaceChildren(...events.map((ev) => el('li', { className: 'item' },
-      el('div', { className: 'body' },
-        el('div', { className: 'title', textContent: activityTitle(ev.type) }),
-        el('div', { className: 'meta' },
-          el('span', { textContent: when(ev.createdAt) }),
-          ev.ipAddress ? el('span', { textContent: `IP ${ev.ipAddress}` }) : null,
-          ev.userAgent ? el('span', { textContent: device(ev.userAgent), title: ev.userAgent }) : null,
-          activityDetail(ev.detail) ? el('span', { textContent: activityDetail(ev.detail) }) : null)))));
+    $('activity-list').replaceChildren(...events.map(activityItem));
     if (events.length === 0) status('activity-status', 'No security events yet.');
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) { status('activity-status', 'This server does not keep a security activity log.'); return; }
     if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') { handle(err); return; }
     status('activity-status', `The activity could not be loaded: ${err.message}`);
   }
+}
+
+// refreshLists reloads what an account change shows elsewhere on the page:
+// sessions it ended and the event it wrote.
+async function refreshLists() {
+  await Promise.all([loadSessions(), loadActivity()]);
 }
 
 async function startEnrolment(e) {
@@ -694,7 +727,7 @@ async function finishEnrolment(e) {
       renderUser();
       showBackupCodes(pendingBackupCodes);
       pendingBackupCodes = [];
-      await Promise.all([loadSessions(), loadActivity()]); // enabling ends the other sessions
+      await refreshLists(); // enabling ends the other sessions
     } catch (err) { handle(err, 'tfs-error'); }
   });
 }
@@ -732,6 +765,7 @@ async function newBackupCodes() {
       const r = await twoFactor.backupCodes(password);
       $('tf-manage-form').reset();
       showBackupCodes(r.backupCodes || []);
+      await loadActivity();
     } catch (err) { handle(err, 'tfm-error'); }
   });
 }
@@ -747,7 +781,7 @@ async function disableTwoFactor() {
       hideBackupCodes();
       await reloadMe();
       renderUser();
-      await Promise.all([loadSessions(), loadActivity()]);
+      await refreshLists();
     } catch (err) { handle(err, 'tfm-error'); }
   });
 }
