@@ -660,9 +660,11 @@ function activityDetail(detail) {
 
 function activityItem(ev) {
   const detail = activityDetail(ev.detail);
+  // A sign-in that still had to pass the second step opened no session.
+  const partial = ev.type === 'sign-in' && ev.detail && ev.detail.secondFactor === 'required';
   const li = el('li', { className: ev.type === 'sign-in-failed' ? 'item failed' : 'item' },
     el('div', { className: 'body' },
-      el('div', { className: 'title', textContent: activityTitle(ev.type) }),
+      el('div', { className: 'title', textContent: partial ? 'Password accepted' : activityTitle(ev.type) }),
       el('div', { className: 'meta' },
         el('span', { textContent: when(ev.createdAt) }),
         ev.ipAddress ? el('span', { textContent: `IP ${ev.ipAddress}` }) : null,
