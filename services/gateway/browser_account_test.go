@@ -431,7 +431,7 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.shot("24-account-2fa-on")
 	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
 		var png []byte
-		a.run("README screenshot", chromedp.EmulateViewport(1000, 900), chromedp.FullScreenshot(&png, 90))
+		a.run("README screenshot", chromedp.EmulateViewport(1000, 900), chromedp.FullScreenshot(&png, 100)) // 100: PNG (less is JPEG)
 		if err := os.WriteFile(filepath.Join("..", "..", "docs", "img", "account.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}

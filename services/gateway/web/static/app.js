@@ -625,12 +625,12 @@ const activityWords = {
 };
 
 const detailWords = {
-  method: { email: 'with the password', google: 'with Google', totp: 'with an authenticator code', otp: 'with an emailed code', 'backup-code': 'with a backup code' },
+  method: { email: 'with the password', google: 'with Google', totp: 'with an authenticator code', otp: 'with an emailed code', 'backup-code': 'with a backup code', 'verification-link': 'by following the verification link' },
   reason: { 'invalid-credentials': 'wrong email or password', 'email-not-verified': 'email not verified', 'invalid-code': 'wrong code', locked: 'too many wrong codes: locked for a while' },
   secondFactor: { required: 'second step asked for' },
   scope: { one: 'one session', others: 'every other session', all: 'every session' },
-  via: { totp: 'authenticator app', otp: 'emailed code', reset: 'through a reset link' },
-  sessionsEnded: { true: 'every session ended' },
+  via: { totp: 'authenticator app', otp: 'emailed code', reset: 'through a reset link', link: 'through the mailed link', direct: 'at once: the old address was not verified' },
+  sessionsEnded: { true: 'sessions signed out' },
   provider: { credential: 'email and password', google: 'Google' },
 };
 
@@ -644,10 +644,15 @@ function activityTitle(type) {
 // activityDetail words the event's detail: known keys and values in words,
 // the ended session named "this device" when it is this one, others as
 // key: value. Every value stays text.
-function activityDetail(detail) {
+function activityDetail(detail, type) {
   if (!detail || typeof detail !== 'object') return typeof detail === 'string' ? detail : '';
   const parts = [];
   for (const [k, v] of Object.entries(detail)) {
+    if (k === 'sessionsEnded' && String(v) === 'true') {
+      // A change ends the others (this one is replaced); a reset ends all.
+      parts.push(type === 'password-changed' ? 'other sessions signed out' : 'every session signed out');
+      continue;
+    }
     if (k === 'sessionId') {
       if (me && v === me.session.id) parts.push('this device');
       continue;
@@ -659,7 +664,7 @@ function activityDetail(detail) {
 }
 
 function activityItem(ev) {
-  const detail = activityDetail(ev.detail);
+  const detail = activityDetail(ev.detail, ev.type);
   // A sign-in that still had to pass the second step opened no session.
   const partial = ev.type === 'sign-in' && ev.detail && ev.detail.secondFactor === 'required';
   const li = el('li', { className: ev.type === 'sign-in-failed' ? 'item failed' : 'item' },
