@@ -215,12 +215,15 @@ func TestBrowserAccountRecovery(t *testing.T) {
 	b.run("home", chromedp.Navigate(s.URL), chromedp.WaitVisible("#tasks-view"))
 	b.run("sign out", chromedp.Click("#sign-out"), chromedp.WaitVisible("#sign-in-form"))
 
-	// Forgot password, at phone width.
+	// Forgot password, at phone width, by keyboard: Tab from the password
+	// field passes the sign-in button and reaches the link.
 	b.run("phone width", chromedp.EmulateViewport(375, 740))
 	b.fill("#si-email", email)
-	b.run("forgot", chromedp.Click("#forgot-link"), chromedp.WaitVisible("#forgot-form"))
-	b.poll("the email carried over", fmt.Sprintf(`document.querySelector('#fp-email').value === %q`, email))
-	b.run("ask for the link", chromedp.Click("#forgot-submit"))
+	b.run("focus the password", chromedp.Focus("#si-password"), chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"))
+	b.poll("Tab reaches Forgot password?", `document.activeElement === document.querySelector('#forgot-link')`)
+	b.run("forgot", chromedp.KeyEvent("\r"), chromedp.WaitVisible("#forgot-form"))
+	b.poll("the email carried over, the field focused", fmt.Sprintf(`document.querySelector('#fp-email').value === %q && document.activeElement === document.querySelector('#fp-email')`, email))
+	b.run("ask for the link", chromedp.KeyEvent("\r"))
 	b.waitText("#forgot-status", "check your email")
 	b.poll("no horizontal scrolling at 375 px", `document.documentElement.scrollWidth <= 375`)
 	b.shot("12-forgot-phone")
@@ -408,6 +411,18 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	b.run("a wrong code", chromedp.Click("#tf-submit"))
 	b.waitText("#tf-error", "Invalid code")
 	b.shot("23-second-factor")
+	// Five wrong codes end the challenge: the sixth try is refused whatever
+	// the code, and the page goes back to the password, saying why.
+	for i := 2; i <= 5; i++ {
+		b.run("clear the error", chromedp.Evaluate(`document.querySelector('#tf-error').textContent = ''`, nil))
+		b.run(fmt.Sprintf("wrong code %d", i), chromedp.Click("#tf-submit"))
+		b.waitText("#tf-error", "Invalid code")
+	}
+	b.fill("#tf-code", app.wrong())
+	b.run("the sixth try", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#sign-in-form"))
+	b.waitText("#sign-in-error", "Too many wrong codes")
+	b.fill("#si-password", password)
+	b.run("password again", chromedp.Click("#sign-in-submit"), chromedp.WaitVisible("#two-factor-form"))
 	b.fill("#tf-code", app.code())
 	b.run("trust", chromedp.Click("#tf-trust"))
 	b.run("verify", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#tasks-view"))
