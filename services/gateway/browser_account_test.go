@@ -375,6 +375,11 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.waitText("#tfe-error", "nvalid password")
 	a.fill("#tfe-password", password)
 	a.run("enable", chromedp.Click("#tfe-submit"), chromedp.WaitVisible("#tf-setup-form"))
+	a.run("cancel", chromedp.Click("#tfs-cancel"), chromedp.WaitVisible("#tf-enable-form"))
+	a.poll("the key is off the page", `document.querySelector('#tf-setup-form').hidden && document.querySelector('#tf-secret').textContent === '' && !document.querySelector('#tf-qr').dataset.uri`)
+	a.textContains("#tf-state", "off")
+	a.fill("#tfe-password", password)
+	a.run("enable again", chromedp.Click("#tfe-submit"), chromedp.WaitVisible("#tf-setup-form"))
 	var secret, uri string
 	var modules int
 	a.run("read the key", chromedp.Evaluate(`document.querySelector('#tf-secret').dataset.secret`, &secret),

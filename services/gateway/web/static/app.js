@@ -447,7 +447,7 @@ function clearAccount() {
   for (const id of ['profile-form', 'email-form', 'password-form', 'tf-enable-form', 'tf-setup-form', 'tf-manage-form', 'delete-form']) $(id).reset();
   for (const id of ['session-list', 'activity-list', 'backup-list']) $(id).replaceChildren();
   $('backup-codes').hidden = true;
-  $('tf-secret').textContent = '';
+  clearEnrolment();
   pendingBackupCodes = [];
   for (const id of ['profile-status', 'email-status', 'password-status', 'sessions-status', 'activity-status', 'resend-status']) status(id);
   for (const id of ['profile-error', 'email-error', 'password-error', 'sessions-error', 'tfe-error', 'tfs-error', 'tfm-error', 'delete-error']) formError(id);
@@ -739,15 +739,19 @@ async function finishEnrolment(e) {
   });
 }
 
-function cancelEnrolment() {
+// clearEnrolment takes the key and its QR code off the page.
+function clearEnrolment() {
   $('tf-setup-form').reset();
   $('tf-setup-form').hidden = true;
   $('tf-secret').textContent = '';
   delete $('tf-secret').dataset.secret;
   delete $('tf-qr').dataset.uri;
-  const g = $('tf-qr').getContext('2d');
-  g.clearRect(0, 0, $('tf-qr').width, $('tf-qr').height);
+  $('tf-qr').getContext('2d').clearRect(0, 0, $('tf-qr').width, $('tf-qr').height);
   formError('tfs-error');
+}
+
+function cancelEnrolment() {
+  clearEnrolment();
   renderTwoFactor();
 }
 
