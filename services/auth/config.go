@@ -178,7 +178,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:        e.String("LOG_FORMAT", "json"),
 		ShutdownDelay:    e.Duration("SHUTDOWN_DELAY", 0),
 		SweepInterval:    e.Duration("SWEEP_INTERVAL", time.Hour),
-		AuditRetention:   e.Duration("AUDIT_RETENTION", time.Duration(audit.DefaultRetention)),
+		AuditRetention:   e.Duration("AUDIT_RETENTION", audit.DefaultRetention),
 		Tracing:          tracing.FromEnv(e, "auth"),
 	}
 	if cfg.ShutdownDelay < 0 {

@@ -167,18 +167,7 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d).UTC(), nil
 }
 
-// Retention is how long events are kept; 0 keeps them forever.
-type Retention time.Duration
-
-// DefaultRetention keeps 90 days: long enough to answer "was that me?"
-// for a quarter, short enough not to keep addresses for years.
-const DefaultRetention = Retention(90 * 24 * time.Hour)
-
-// Cutoff is the instant before which events are deleted at now, and false
-// when events are kept forever.
-func (r Retention) Cutoff(now time.Time) (time.Time, bool) {
-	if r <= 0 {
-		return time.Time{}, false
-	}
-	return now.Add(-time.Duration(r)), true
-}
+// DefaultRetention (AUDIT_RETENTION) keeps 90 days: long enough to answer
+// "was that me?" about last quarter, short enough not to keep addresses
+// and user agents for years. 0 keeps events forever.
+const DefaultRetention = 90 * 24 * time.Hour

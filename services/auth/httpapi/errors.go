@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/latchid/latch/services/auth/audit"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/signing"
 )
@@ -100,6 +101,8 @@ var domainErrors = map[error]*apiError{
 	identity.ErrBackupCodeConflict:     newError(http.StatusConflict, "", "Failed to verify backup code. Please try again."),
 	identity.ErrOTPNotConfigured:       newError(http.StatusBadRequest, "OTP_NOT_CONFIGURED", "otp isn't configured"),
 	identity.ErrTwoFactorOff:           errEmptyNotFound,
+	// The handler checks the limit first; a query the rules still refuse is the request's fault.
+	audit.ErrInvalidQuery: newError(http.StatusBadRequest, "VALIDATION_ERROR", "Invalid input"),
 }
 
 // verifyEmailError is verify-email's variant: Better Auth answers its token

@@ -460,6 +460,16 @@ func (s *Service) checkLock(ctx context.Context, f Factor, row TwoFactor) error 
 	return s.twoFactor.store.ResetTwoFactorFailures(ctx, row.ID)
 }
 
+// clearFailures resets the row's failure count after a right code. A row
+// read with no failures and no lock is left alone: most sign-ins then save
+// a write and its commit.
+func (s *Service) clearFailures(ctx context.Context, row TwoFactor) error {
+	if row.FailedCount == 0 && row.LockedUntil == nil {
+		return nil
+	}
+	return s.twoFactor.store.ResetTwoFactorFailures(ctx, row.ID)
+}
+
 func (s *Service) recordFailure(ctx context.Context, f Factor, row TwoFactor) error {
 	if !f.signIn() {
 		return nil
@@ -512,7 +522,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, f Factor, code string) (Factor
 		return FactorResult{}, s.factorRefused(ctx, f, audit.MethodTOTP, ErrInvalidCode)
 	}
 	if f.signIn() {
-		if err := tf.store.ResetTwoFactorFailures(ctx, row.ID); err != nil {
+		if err := s.clearFailures(ctx, row); err != nil {
 			return FactorResult{}, err
 		}
 	}
@@ -638,7 +648,7 @@ func (s *Service) VerifyBackupCode(ctx context.Context, f Factor, code string, d
 		return FactorResult{}, ErrBackupCodeConflict
 	}
 	if f.signIn() {
-		if err := tf.store.ResetTwoFactorFailures(ctx, row.ID); err != nil {
+		if err := s.clearFailures(ctx, row); err != nil {
 			return FactorResult{}, err
 		}
 		if disableSession {
@@ -717,7 +727,7 @@ func (s *Service) VerifyOTP(ctx context.Context, f Factor, code, password string
 		return FactorResult{}, s.factorRefused(ctx, f, audit.MethodOTP, ErrInvalidCode)
 	}
 	if row != nil {
-		if err := tf.store.ResetTwoFactorFailures(ctx, row.ID); err != nil {
+		if err := s.clearFailures(ctx, *row); err != nil {
 			return FactorResult{}, err
 		}
 	}

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -120,6 +121,45 @@ func TestDeleteAuditBeforeDeletesOldEventsInBatches(t *testing.T) {
 			}
 			if n := auditCount(t, db); n != 2 {
 				t.Errorf("%d events left, want the 2 newer than the cutoff", n)
+			}
+		})
+	}
+}
+
+// ConsumeVerification is one DELETE … RETURNING: of many concurrent
+// consumers of one row exactly one gets it, on both dialects.
+func TestConsumeVerificationOnce(t *testing.T) {
+	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := sqlstore.NewIdentityStore(openFresh(t, dialect), time.UTC)
+			for i, value := range []string{"older", "newer"} {
+				at := auditT0.Add(time.Duration(i) * time.Second)
+				if err := store.CreateVerification(ctx, identity.Verification{ID: identity.NewID(), Identifier: "2fa-x", Value: value, ExpiresAt: at.Add(time.Hour), CreatedAt: at, UpdatedAt: at}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v, err := store.ConsumeVerification(ctx, "2fa-x")
+			if err != nil || v.Value != "newer" || !v.ExpiresAt.Equal(auditT0.Add(time.Second+time.Hour)) {
+				t.Fatalf("first consume = %+v, %v; want the newest row", v, err)
+			}
+			results := make(chan error, 8)
+			for range 8 {
+				go func() { _, err := store.ConsumeVerification(ctx, "2fa-x"); results <- err }()
+			}
+			won := 0
+			for range 8 {
+				err := <-results
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, identity.ErrNotFound):
+					t.Errorf("consume: %v", err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d concurrent consumers got the last row, want 1", won)
 			}
 		})
 	}
