@@ -59,14 +59,14 @@ func Known(t Type) bool {
 // Detail keys. Detail holds small facts about an event, never a secret: no
 // password, token, code, secret or verification link ever goes in.
 const (
-	DetailMethod     = "method"       // sign-in: email, google, totp, otp, backup-code
-	DetailReason     = "reason"       // sign-in-failed: invalid-credentials, email-not-verified, invalid-code, locked
-	DetailSecondStep = "secondFactor" // sign-in with a password that still needs the second factor: "required"
-	DetailScope      = "scope"        // session-revoked: one, others, all
-	DetailSessionID  = "sessionId"    // sign-out, session-revoked (one): the ended session's id (not its token)
-	DetailVia        = "via"          // two-factor-enabled: totp, otp; password-changed: reset
-	DetailClientID   = "clientId"     // client-created, client-revoked
-	DetailClientName = "clientName"   // client-created
+	DetailMethod       = "method"       // sign-in, sign-in-failed: email, google, totp, otp, backup-code, verification-link
+	DetailReason       = "reason"       // sign-in-failed: invalid-credentials, email-not-verified, invalid-code
+	DetailSecondFactor = "secondFactor" // sign-in with a password that still needs the second factor: "required"
+	DetailScope        = "scope"        // session-revoked: one, others, all
+	DetailSessionID    = "sessionId"    // sign-out, session-revoked (one): the ended session's id (not its token)
+	DetailVia          = "via"          // two-factor-enabled: totp, otp; email-changed: link, direct
+	DetailClientID     = "clientId"     // client-created, client-revoked
+	DetailClientName   = "clientName"   // client-created
 	// DetailSessionsEnded: password-changed, password-reset: "true" when every session of the user ended.
 	DetailSessionsEnded = "sessionsEnded"
 	DetailProvider      = "provider" // sign-up: credential, google

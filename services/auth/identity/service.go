@@ -211,7 +211,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, er
 	if user.TwoFactorEnabled && s.twoFactor != nil {
 		// The password was right; the session opens only after the second
 		// factor, which records its own sign-in.
-		d[audit.DetailSecondStep] = "required"
+		d[audit.DetailSecondFactor] = "required"
 	}
 	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client, s.event(ctx, in.Client, audit.SignIn, user.ID, d))
 	return user, sess, err

@@ -164,3 +164,51 @@ func TestConsumeVerificationOnce(t *testing.T) {
 		})
 	}
 }
+
+// A backup code spent by a concurrent request first: the losing swap
+// changes nothing and records nothing.
+func TestBackupCodeEventsOnlyForTheSwapThatWon(t *testing.T) {
+	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
+		t.Run(string(dialect), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openFresh(t, dialect)
+			store := sqlstore.NewIdentityStore(db, time.UTC)
+			u := identity.User{ID: identity.NewID(), Name: "Ann", Email: "ann@example.com", CreatedAt: auditT0, UpdatedAt: auditT0}
+			if err := store.CreateUser(ctx, u, identity.Account{ID: identity.NewID(), AccountID: u.ID, ProviderID: identity.CredentialProvider, UserID: u.ID, CreatedAt: auditT0, UpdatedAt: auditT0}); err != nil {
+				t.Fatal(err)
+			}
+			tf := identity.TwoFactor{ID: identity.NewID(), UserID: u.ID, Secret: "s", BackupCodes: "codes-1", Verified: true}
+			if err := store.SaveTwoFactor(ctx, tf); err != nil {
+				t.Fatal(err)
+			}
+			used := func() audit.Event {
+				return audit.Event{ID: identity.NewID(), Type: audit.BackupCodeUsed, UserID: u.ID, CreatedAt: auditT0}
+			}
+			if ok, err := store.SwapBackupCodes(ctx, tf.ID, "codes-1", "codes-2", used()); err != nil || !ok {
+				t.Fatalf("first swap: %v %v", ok, err)
+			}
+			if ok, err := store.SwapBackupCodes(ctx, tf.ID, "codes-1", "codes-3", used()); err != nil || ok {
+				t.Fatalf("the stale swap: %v %v, want false", ok, err)
+			}
+			regenerated := audit.Event{ID: identity.NewID(), Type: audit.BackupCodesRegenerated, UserID: u.ID, CreatedAt: auditT0.Add(time.Second)}
+			if err := store.SetBackupCodes(ctx, tf.ID, "codes-4", regenerated); err != nil {
+				t.Fatal(err)
+			}
+			// A clashing event id rolls the new codes back.
+			if err := store.SetBackupCodes(ctx, tf.ID, "codes-5", regenerated); err == nil {
+				t.Fatal("SetBackupCodes with a clashing audit id succeeded")
+			}
+			if row, err := store.TwoFactorByUser(ctx, u.ID); err != nil || row.BackupCodes != "codes-4" {
+				t.Errorf("codes = %q (%v), want codes-4: the failed write kept its change", row.BackupCodes, err)
+			}
+			got, err := store.AuditEvents(ctx, audit.Query{UserID: u.ID, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || got[0].Type != audit.BackupCodesRegenerated || got[1].Type != audit.BackupCodeUsed {
+				t.Errorf("events = %+v, want regenerated and one use", got)
+			}
+		})
+	}
+}

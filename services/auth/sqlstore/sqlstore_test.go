@@ -14,7 +14,7 @@ import (
 )
 
 // openFresh opens an empty, migrated database of the given dialect.
-func openFresh(t *testing.T, dialect sqldb.Dialect) *sqldb.DB { return sqlstoretest.Open(t, dialect) }
+func openFresh(t testing.TB, dialect sqldb.Dialect) *sqldb.DB { return sqlstoretest.Open(t, dialect) }
 
 func TestIdentityStoreConformance(t *testing.T) {
 	for _, dialect := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
