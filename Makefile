@@ -18,6 +18,9 @@ export GOTOOLCHAIN := go1.27.3
 # http://localhost:3000, where the browser is; tasks checks that iss/aud and reads the JWKS from auth directly.
 # tasks and the gateway start once auth listens (at most 10 s), so tasks' first JWKS fetch finds it (compose
 # orders them the same way with depends_on: service_healthy).
+# The account page's change-email and delete-account forms need these on in auth (off by default, as in Better Auth).
+run: export CHANGE_EMAIL_ENABLED ?= true
+run: export DELETE_USER_ENABLED ?= true
 run: build
 	@echo "open:  http://localhost:3000   (gateway: web UI, /api/auth/* and /api/tasks*)"
 	@echo "auth:  http://localhost:3001/api/auth/ok   tasks: http://localhost:8000/api/tasks   tasks gRPC: localhost:9000 (bin/taskctl)"
