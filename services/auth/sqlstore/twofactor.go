@@ -117,6 +117,18 @@ func (s *IdentityStore) ResetTwoFactorFailures(ctx context.Context, id string) e
 		Updates(map[string]any{"failed_verification_count": 0, "locked_until": nil}).Error)
 }
 
+// CreateChallenge writes both verification rows in one INSERT and the
+// events beside them: one commit for the whole password step of a 2FA sign-in.
+func (s *IdentityStore) CreateChallenge(ctx context.Context, challenge, attempts identity.Verification, events ...audit.Event) error {
+	rows := []verificationRow{s.verificationRowOf(challenge), s.verificationRowOf(attempts)}
+	return classify("create challenge", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	}))
+}
+
 func (s *IdentityStore) ConsumeVerification(ctx context.Context, identifier string) (identity.Verification, error) {
 	// One statement: deleting is the claim. Of two concurrent consumers the
 	// second's DELETE finds the row gone and returns none; it costs one
