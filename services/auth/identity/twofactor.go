@@ -65,6 +65,11 @@ type TwoFactorStore interface {
 	// challenge and attempt-counter verification rows, and the events, in
 	// one transaction.
 	CreateChallenge(ctx context.Context, challenge, attempts Verification, events ...audit.Event) error
+	// CompleteChallenge consumes the sign-in challenge (the newest row with
+	// identifier, which must name sess.UserID) and creates sess with the
+	// events, in one transaction: ErrNotFound, and nothing written, when
+	// no such challenge is left (a concurrent call took it).
+	CompleteChallenge(ctx context.Context, identifier string, sess Session, events ...audit.Event) error
 	// ConsumeVerification deletes the newest row with identifier and returns
 	// it; ErrNotFound when none is left (a concurrent call took it).
 	ConsumeVerification(ctx context.Context, identifier string) (Verification, error)
@@ -586,16 +591,13 @@ func (s *Service) completeFactor(ctx context.Context, f Factor, amr, method stri
 		}
 		return FactorResult{User: f.User, Session: f.Session}, nil
 	}
-	v, err := s.twoFactor.store.ConsumeVerification(ctx, f.Challenge)
-	if errors.Is(err, ErrNotFound) || (err == nil && v.Value != f.User.ID) {
+	sess := s.sessionFor(f.User.ID, f.RememberMe, f.Client, s.clock())
+	sess.AMR = amr
+	err := s.twoFactor.store.CompleteChallenge(ctx, f.Challenge, sess, s.event(ctx, f.Client, audit.SignIn, f.User.ID, detail(audit.DetailMethod, method)))
+	if errors.Is(err, ErrNotFound) {
 		return FactorResult{}, ErrInvalidTwoFactorCookie
 	}
 	if err != nil {
-		return FactorResult{}, err
-	}
-	sess := s.sessionFor(f.User.ID, f.RememberMe, f.Client, s.clock())
-	sess.AMR = amr
-	if err := s.store.CreateSession(ctx, sess, s.event(ctx, f.Client, audit.SignIn, f.User.ID, detail(audit.DetailMethod, method))); err != nil {
 		return FactorResult{}, err
 	}
 	if endOthers {
