@@ -118,8 +118,12 @@ func (h *handler) signInEmail(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if h.plugins.TwoFactor && user.TwoFactorEnabled && h.secondFactor(c, user, sess, in.remember) {
-		return
+	if h.ids.SecondFactorDue(user) {
+		trusted, answered := h.secondFactor(c, user, in.remember)
+		if answered {
+			return
+		}
+		sess = trusted
 	}
 	h.cookies.setSession(c, sess.Token, in.remember, h.ids.Policy().SessionTTL)
 	resp := signInResponse{Token: sess.Token, User: h.renderUser(user)}

@@ -76,22 +76,25 @@ func (h *handler) trustCookie(c *gin.Context, userID string) (trustID string, pr
 	return id, true
 }
 
-// secondFactor runs after a good password sign-in of a 2FA user (Better
-// Auth's after-hook on /sign-in/email). It reports whether it answered.
-func (h *handler) secondFactor(c *gin.Context, user identity.User, sess identity.Session, remember bool) bool {
+// secondFactor runs after a good password of a 2FA user (Better Auth's
+// after-hook on /sign-in/email). It answers the challenge itself
+// (answered), or hands back the session a trusted device signed in to.
+func (h *handler) secondFactor(c *gin.Context, user identity.User, remember bool) (trusted identity.Session, answered bool) {
 	trustID, present := h.trustCookie(c, user.ID)
-	ch, err := h.ids.BeginSecondFactor(c.Request.Context(), user, sess, trustID)
+	ch, err := h.ids.BeginSecondFactor(c.Request.Context(), user, remember, clientOf(c.Request), trustID)
 	if err != nil {
 		h.fail(c, err)
-		return true
+		return identity.Session{}, true
 	}
 	if ch.Trusted {
 		h.cookies.setTrust(c, user.ID, ch.NewTrustID) // rotated: the old cookie's record is gone
-		return false
+		return *ch.Session, false
 	}
 	if present {
 		h.cookies.expire(c, h.cookies.trustDevice())
 	}
+	// Better Auth opened a session and deleted it again, and so expires its
+	// cookies here; Latch opened none but sends the same headers.
 	h.cookies.expire(c, h.cookies.sessionToken())
 	h.cookies.expire(c, h.cookies.sessionData())
 	if !remember { // verify reads it to open a browser-session session
@@ -99,7 +102,7 @@ func (h *handler) secondFactor(c *gin.Context, user identity.User, sess identity
 	}
 	h.cookies.setSigned(c, h.cookies.twoFactor(), ch.ChallengeID, twofactor.ChallengeTTL)
 	c.JSON(http.StatusOK, gin.H{"twoFactorRedirect": true, "twoFactorMethods": ch.Methods})
-	return true
+	return identity.Session{}, true
 }
 
 type enableTwoFactorInput struct{ password, method, issuer string }

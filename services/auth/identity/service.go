@@ -176,7 +176,8 @@ type SignInInput struct {
 	Client     Client
 }
 
-// SignIn checks the password and opens a session. Every failure after the
+// SignIn checks the password and opens a session, unless SecondFactorDue:
+// then the password step ends in BeginSecondFactor. Every failure after the
 // input checks costs one password hash, so response time does not reveal
 // whether the email has an account.
 func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, error) {
@@ -207,14 +208,20 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (User, Session, er
 	if s.mail.RequireEmailVerification && !user.EmailVerified {
 		return User{}, Session{}, s.passwordRefused(ctx, in.Client, user.ID, ErrEmailNotVerified)
 	}
-	d := detail(audit.DetailMethod, audit.MethodEmail)
-	if user.TwoFactorEnabled && s.twoFactor != nil {
-		// The password was right; the session opens only after the second
-		// factor, which records its own sign-in.
-		d[audit.DetailSecondFactor] = "required"
+	if s.SecondFactorDue(user) {
+		// The password was right, but no session opens here: the caller
+		// goes on with BeginSecondFactor, which records this step.
+		return user, Session{}, nil
 	}
-	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client, s.event(ctx, in.Client, audit.SignIn, user.ID, d))
+	sess, err := s.newSession(ctx, user.ID, in.RememberMe, in.Client, s.event(ctx, in.Client, audit.SignIn, user.ID, detail(audit.DetailMethod, audit.MethodEmail)))
 	return user, sess, err
+}
+
+// SecondFactorDue reports whether a password sign-in of user stops at the
+// second factor: SignIn then answers a zero Session and the caller must
+// call BeginSecondFactor.
+func (s *Service) SecondFactorDue(user User) bool {
+	return user.TwoFactorEnabled && s.twoFactor != nil
 }
 
 // passwordRefused records a refused password sign-in (userID "" for an

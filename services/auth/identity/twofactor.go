@@ -61,6 +61,15 @@ type TwoFactorStore interface {
 	// row until lockUntil once the count reaches maxFailures.
 	RecordTwoFactorFailure(ctx context.Context, id string, maxFailures int, lockUntil time.Time) error
 	ResetTwoFactorFailures(ctx context.Context, id string) error
+	// CreateChallenge writes a sign-in's pending second factor, its
+	// challenge and attempt-counter verification rows, and the events, in
+	// one transaction.
+	CreateChallenge(ctx context.Context, challenge, attempts Verification, events ...audit.Event) error
+	// CompleteChallenge consumes the sign-in challenge (the newest row with
+	// identifier, which must name sess.UserID) and creates sess with the
+	// events, in one transaction: ErrNotFound, and nothing written, when
+	// no such challenge is left (a concurrent call took it).
+	CompleteChallenge(ctx context.Context, identifier string, sess Session, events ...audit.Event) error
 	// ConsumeVerification deletes the newest row with identifier and returns
 	// it; ErrNotFound when none is left (a concurrent call took it).
 	ConsumeVerification(ctx context.Context, identifier string) (Verification, error)
@@ -287,31 +296,44 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, user User, password s
 }
 
 // SignInChallenge is what a password sign-in of a 2FA user leads to: either
-// a trusted device (the session stands; NewTrustID replaces the old trust),
-// or a pending challenge (the session is gone).
+// a trusted device (Session opened; NewTrustID replaces the old trust), or
+// a pending challenge (no session).
 type SignInChallenge struct {
 	Trusted    bool
 	NewTrustID string
+	// Session is the session a trusted device signs in to.
+	Session *Session
 	// ChallengeID names the pending second factor (the two_factor cookie).
 	ChallengeID string
 	Methods     []string
 }
 
-// BeginSecondFactor runs after a successful password sign-in of a user with
-// 2FA on. trustID is the trust_device cookie's identifier when its MAC
-// checked out for this user ("" otherwise).
-func (s *Service) BeginSecondFactor(ctx context.Context, user User, sess Session, trustID string) (SignInChallenge, error) {
+// BeginSecondFactor finishes the password step of a user SignIn answered
+// SecondFactorDue for. trustID is the trust_device cookie's identifier when
+// its MAC checked out for this user ("" otherwise): a live trust record
+// opens the session at once. Otherwise the challenge, its attempt counter
+// and the step's sign-in event are written in one transaction and no
+// session is opened: Better Auth opens one and deletes it again, which
+// the client never sees, and which here would cost a session row, its
+// deletion and a revocation event on every 2FA sign-in.
+func (s *Service) BeginSecondFactor(ctx context.Context, user User, remember bool, c Client, trustID string) (SignInChallenge, error) {
 	tf, err := s.twoFactorOn()
 	if err != nil {
 		return SignInChallenge{}, err
 	}
 	now := s.clock()
+	// The password was right; the second factor records its own sign-in.
+	passed := s.event(ctx, c, audit.SignIn, user.ID, detail(audit.DetailMethod, audit.MethodEmail, audit.DetailSecondFactor, "required"))
 	if trustID != "" {
 		v, err := s.store.Verification(ctx, trustID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return SignInChallenge{}, err
 		}
 		if err == nil && v.Value == user.ID && v.ExpiresAt.After(now) {
+			sess, err := s.newSession(ctx, user.ID, remember, c, passed)
+			if err != nil {
+				return SignInChallenge{}, err
+			}
 			if err := s.store.DeleteVerifications(ctx, trustID); err != nil {
 				return SignInChallenge{}, err
 			}
@@ -319,19 +341,8 @@ func (s *Service) BeginSecondFactor(ctx context.Context, user User, sess Session
 			if err := s.createVerification(ctx, next, user.ID, now.Add(twofactor.TrustDeviceTTL)); err != nil {
 				return SignInChallenge{}, err
 			}
-			return SignInChallenge{Trusted: true, NewTrustID: next}, nil
+			return SignInChallenge{Trusted: true, NewTrustID: next, Session: &sess}, nil
 		}
-	}
-	if err := s.store.DeleteSession(ctx, sess.Token); err != nil && !errors.Is(err, ErrNotFound) {
-		return SignInChallenge{}, err
-	}
-	id := twofactor.NewChallengeID()
-	expires := now.Add(twofactor.ChallengeTTL)
-	if err := s.createVerification(ctx, id, user.ID, expires); err != nil {
-		return SignInChallenge{}, err
-	}
-	if err := s.createVerification(ctx, attemptsID(id), "0", expires); err != nil {
-		return SignInChallenge{}, err
 	}
 	methods := []string{}
 	row, err := tf.store.TwoFactorByUser(ctx, user.ID)
@@ -343,6 +354,13 @@ func (s *Service) BeginSecondFactor(ctx context.Context, user User, sess Session
 	}
 	if s.mail.mailer != nil {
 		methods = append(methods, "otp")
+	}
+	id := twofactor.NewChallengeID()
+	expires := now.Add(twofactor.ChallengeTTL)
+	challenge := Verification{ID: NewID(), Identifier: id, Value: user.ID, ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+	attempts := Verification{ID: NewID(), Identifier: attemptsID(id), Value: "0", ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+	if err := tf.store.CreateChallenge(ctx, challenge, attempts, passed); err != nil {
+		return SignInChallenge{}, err
 	}
 	return SignInChallenge{ChallengeID: id, Methods: methods}, nil
 }
@@ -573,16 +591,13 @@ func (s *Service) completeFactor(ctx context.Context, f Factor, amr, method stri
 		}
 		return FactorResult{User: f.User, Session: f.Session}, nil
 	}
-	v, err := s.twoFactor.store.ConsumeVerification(ctx, f.Challenge)
-	if errors.Is(err, ErrNotFound) || (err == nil && v.Value != f.User.ID) {
+	sess := s.sessionFor(f.User.ID, f.RememberMe, f.Client, s.clock())
+	sess.AMR = amr
+	err := s.twoFactor.store.CompleteChallenge(ctx, f.Challenge, sess, s.event(ctx, f.Client, audit.SignIn, f.User.ID, detail(audit.DetailMethod, method)))
+	if errors.Is(err, ErrNotFound) {
 		return FactorResult{}, ErrInvalidTwoFactorCookie
 	}
 	if err != nil {
-		return FactorResult{}, err
-	}
-	sess := s.sessionFor(f.User.ID, f.RememberMe, f.Client, s.clock())
-	sess.AMR = amr
-	if err := s.store.CreateSession(ctx, sess, s.event(ctx, f.Client, audit.SignIn, f.User.ID, detail(audit.DetailMethod, method))); err != nil {
 		return FactorResult{}, err
 	}
 	if endOthers {

@@ -428,10 +428,14 @@ func (s *IdentityStore) DeleteUser(ctx context.Context, userID string, trail ...
 }
 
 func (s *IdentityStore) CreateVerification(ctx context.Context, v identity.Verification) error {
-	return classify("create verification", s.db.WithContext(ctx).Create(&verificationRow{
+	return classify("create verification", s.db.WithContext(ctx).Create(ptr(s.verificationRowOf(v))).Error)
+}
+
+func (s *IdentityStore) verificationRowOf(v identity.Verification) verificationRow {
+	return verificationRow{
 		ID: v.ID, Identifier: v.Identifier, Value: v.Value, ExpiresAt: s.w.put(v.ExpiresAt),
 		CreatedAt: s.w.put(v.CreatedAt), UpdatedAt: s.w.put(v.UpdatedAt),
-	}).Error)
+	}
 }
 
 func (s *IdentityStore) Verification(ctx context.Context, identifier string) (identity.Verification, error) {

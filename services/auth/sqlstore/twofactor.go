@@ -117,14 +117,55 @@ func (s *IdentityStore) ResetTwoFactorFailures(ctx context.Context, id string) e
 		Updates(map[string]any{"failed_verification_count": 0, "locked_until": nil}).Error)
 }
 
+// CreateChallenge writes both verification rows in one INSERT and the
+// events beside them: one commit for the whole password step of a 2FA sign-in.
+func (s *IdentityStore) CreateChallenge(ctx context.Context, challenge, attempts identity.Verification, events ...audit.Event) error {
+	rows := []verificationRow{s.verificationRowOf(challenge), s.verificationRowOf(attempts)}
+	return classify("create challenge", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	}))
+}
+
+// CompleteChallenge spends the challenge and opens the session under one
+// commit: a failed session write leaves the challenge for a retry, and a
+// sign-in's second step pays one commit instead of two.
+func (s *IdentityStore) CompleteChallenge(ctx context.Context, identifier string, sess identity.Session, events ...audit.Event) error {
+	gone := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []verificationRow
+		if err := tx.Raw(consumeVerificationSQL, identifier).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 || rows[0].Value != sess.UserID {
+			gone = true
+			return identity.ErrNotFound // rolls back: nothing is written
+		}
+		if err := tx.Create(ptr(sessionRowOf(sess, s.w))).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, events)
+	})
+	if gone {
+		return identity.ErrNotFound
+	}
+	return classify("complete challenge", err)
+}
+
+// consumeVerificationSQL deletes the newest row with an identifier and
+// returns it.
+const consumeVerificationSQL = `DELETE FROM verification WHERE id = (
+  SELECT id FROM verification WHERE identifier = ? ORDER BY created_at DESC LIMIT 1
+) RETURNING id, identifier, value, expires_at, created_at, updated_at`
+
 func (s *IdentityStore) ConsumeVerification(ctx context.Context, identifier string) (identity.Verification, error) {
 	// One statement: deleting is the claim. Of two concurrent consumers the
 	// second's DELETE finds the row gone and returns none; it costs one
 	// round trip and commit instead of a transaction's four.
 	var rows []verificationRow
-	err := s.db.WithContext(ctx).Raw(`DELETE FROM verification WHERE id = (
-  SELECT id FROM verification WHERE identifier = ? ORDER BY created_at DESC LIMIT 1
-) RETURNING id, identifier, value, expires_at, created_at, updated_at`, identifier).Scan(&rows).Error
+	err := s.db.WithContext(ctx).Raw(consumeVerificationSQL, identifier).Scan(&rows).Error
 	if err != nil {
 		return identity.Verification{}, classify("consume verification", err)
 	}

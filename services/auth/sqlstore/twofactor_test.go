@@ -91,7 +91,7 @@ func (r *twoFactorRig) code() string {
 
 func (r *twoFactorRig) challenge(t *testing.T, trustID string) identity.SignInChallenge {
 	t.Helper()
-	ch, err := r.ids.BeginSecondFactor(context.Background(), r.user, r.sess, trustID)
+	ch, err := r.ids.BeginSecondFactor(context.Background(), r.user, true, identity.Client{}, trustID)
 	if err != nil {
 		t.Fatal(err)
 	}
