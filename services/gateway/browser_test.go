@@ -14,8 +14,46 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// artifactsDir is the repository's gitignored test-artifacts folder.
-var artifactsDir = filepath.Join("..", "..", "test-artifacts", "browser")
+// artifactsDir is where the browser tests save their screenshots:
+// BROWSER_ARTIFACTS, or a folder under the system's temporary directory,
+// which the test log names.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("BROWSER_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "latch-browser-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots: %s", dir)
+	return dir
+}
+
+// newBrowser starts headless Chromium for one test, at the given window
+// size, and closes it when the test ends.
+func newBrowser(t *testing.T, timeout time.Duration, width, height int) context.Context {
+	t.Helper()
+	chromium := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(width, height),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	// Start the browser on the test's context: the per-step timeouts must
+	// not close it when they end.
+	if err := chromedp.Run(browser); err != nil {
+		t.Fatalf("start Chromium (%s): %v", chromium, err)
+	}
+	return browser
+}
 
 func chromiumPath(t *testing.T) string {
 	t.Helper()
@@ -34,31 +72,9 @@ func chromiumPath(t *testing.T) string {
 // other's.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	chromium := chromiumPath(t)
 	s := startStack(t)
-	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1100, 900),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// Start the browser on the test's context: the per-step timeouts below
-	// must not close it when they end.
-	if err := chromedp.Run(browser); err != nil {
-		t.Fatalf("start Chromium (%s): %v", chromium, err)
-	}
-
-	b := &driver{t: t, ctx: browser}
+	browser := newBrowser(t, 150*time.Second, 1100, 900)
+	b := &driver{t: t, ctx: browser, dir: artifactsDir(t)}
 	b.run("open the site", chromedp.Navigate(s.URL), chromedp.WaitVisible("#sign-in-form"))
 	if b.visible("#social") {
 		t.Error("the Google button shows although no provider is configured")
@@ -173,6 +189,7 @@ func clear(sel string) chromedp.Action {
 type driver struct {
 	t   *testing.T
 	ctx context.Context
+	dir string // screenshots
 }
 
 func (d *driver) run(step string, actions ...chromedp.Action) {
@@ -286,7 +303,7 @@ func (d *driver) shot(name string) {
 		d.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	if err := os.WriteFile(filepath.Join(artifactsDir, name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d.dir, name+".png"), png, 0o644); err != nil {
 		d.t.Logf("screenshot %s: %v", name, err)
 	}
 }

@@ -43,6 +43,9 @@ function toError(status, data) {
     PASSWORD_TOO_SHORT: 'The password is too short: use at least 8 characters.',
     PASSWORD_TOO_LONG: 'The password is too long.',
     INVALID_EMAIL: 'That email address does not look right.',
+    EMAIL_NOT_VERIFIED: 'Your email address is not verified yet: follow the link we mailed you, or have it sent again.',
+    INVALID_TWO_FACTOR_COOKIE: 'This sign-in has expired. Sign in again with your password.',
+    TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE: 'Too many wrong codes. Sign in again with your password to get a new try.',
   }[code];
   if (friendly) return new ApiError(status, friendly, code);
   let message = '';
@@ -53,7 +56,11 @@ function toError(status, data) {
   } else if (data && typeof data.message === 'string') {
     message = data.message;
   }
-  if (status === 401) return new ApiError(status, 'Your session has ended. Please sign in again.', code || 'UNAUTHENTICATED');
+  // A 401 without a code of its own (tasks' {detail}, auth's UNAUTHORIZED)
+  // means the session is gone; a wrong code or password says so itself.
+  if (status === 401 && (!code || code === 'UNAUTHORIZED')) {
+    return new ApiError(status, 'Your session has ended. Please sign in again.', 'UNAUTHENTICATED');
+  }
   if (status === 403) return new ApiError(status, `Not allowed (403): ${message || 'the server refused this request.'}`, code);
   if (status === 502 || status === 503 || status === 504) {
     return new ApiError(status, `${message || 'A service is unavailable.'} Please try again in a moment.`, code);
@@ -61,12 +68,41 @@ function toError(status, data) {
   return new ApiError(status, message || `The server answered ${status}.`, code);
 }
 
+// The links auth mails land on these pages of the app (relative paths, which
+// auth accepts as callback URLs).
+export const pages = { verified: '/email-verified', reset: '/reset-password', emailChanged: '/email-verified?changed=1' };
+
 export const auth = {
   session: () => call('GET', '/api/auth/get-session').then((r) => r.data),
-  signIn: (email, password) => call('POST', '/api/auth/sign-in/email', { email, password }),
-  signUp: (name, email, password) => call('POST', '/api/auth/sign-up/email', { name, email, password }),
+  signIn: (email, password) => call('POST', '/api/auth/sign-in/email', { email, password }).then((r) => r.data),
+  signUp: (name, email, password) => call('POST', '/api/auth/sign-up/email', { name, email, password, callbackURL: pages.verified }),
   signOut: () => call('POST', '/api/auth/sign-out'),
   social: (provider) => call('POST', '/api/auth/sign-in/social', { provider, callbackURL: '/' }).then((r) => r.data),
+};
+
+export const account = {
+  sendVerification: (email) => call('POST', '/api/auth/send-verification-email', { email, callbackURL: pages.verified }).then((r) => r.data),
+  requestReset: (email) => call('POST', '/api/auth/request-password-reset', { email, redirectTo: pages.reset }).then((r) => r.data),
+  resetPassword: (token, newPassword) => call('POST', '/api/auth/reset-password', { token, newPassword }).then((r) => r.data),
+  updateUser: (patch) => call('POST', '/api/auth/update-user', patch).then((r) => r.data),
+  changeEmail: (newEmail) => call('POST', '/api/auth/change-email', { newEmail, callbackURL: pages.emailChanged }).then((r) => r.data),
+  changePassword: (currentPassword, newPassword, revokeOtherSessions) => call('POST', '/api/auth/change-password', { currentPassword, newPassword, revokeOtherSessions }).then((r) => r.data),
+  sessions: () => call('GET', '/api/auth/list-sessions').then((r) => r.data || []),
+  revokeSession: (token) => call('POST', '/api/auth/revoke-session', { token }).then((r) => r.data),
+  revokeOthers: () => call('POST', '/api/auth/revoke-other-sessions').then((r) => r.data),
+  deleteUser: (password) => call('POST', '/api/auth/delete-user', { password }).then((r) => r.data),
+  activity: () => call('GET', '/api/auth/security-activity?limit=20').then((r) => (r.data && r.data.events) || []),
+};
+
+// Better Auth's twoFactor plugin (docs/two-factor.md).
+export const twoFactor = {
+  enable: (password) => call('POST', '/api/auth/two-factor/enable', { password }).then((r) => r.data),
+  disable: (password) => call('POST', '/api/auth/two-factor/disable', { password }).then((r) => r.data),
+  backupCodes: (password) => call('POST', '/api/auth/two-factor/generate-backup-codes', { password }).then((r) => r.data),
+  verifyTotp: (code, trustDevice) => call('POST', '/api/auth/two-factor/verify-totp', { code, trustDevice }).then((r) => r.data),
+  sendOtp: () => call('POST', '/api/auth/two-factor/send-otp', {}).then((r) => r.data),
+  verifyOtp: (code, trustDevice) => call('POST', '/api/auth/two-factor/verify-otp', { code, trustDevice }).then((r) => r.data),
+  verifyBackup: (code, trustDevice) => call('POST', '/api/auth/two-factor/verify-backup-code', { code, trustDevice }).then((r) => r.data),
 };
 
 export const tasks = {

@@ -1,14 +1,39 @@
-import { auth, tasks, appConfig, ApiError } from './api.js';
+import { auth, account, twoFactor, tasks, appConfig, ApiError } from './api.js';
+import { drawQR } from './qr.js';
+
+// One page, several views: the path says which (a reload keeps it; the
+// gateway answers every extension-less path with this page).
+//   /                the tasks (or sign-in when signed out)
+//   /account         the account page
+//   /reset-password  where the mailed reset link lands (?token= or ?error=)
+//   /email-verified  where the mailed verification link lands (?error= on failure)
 
 const $ = (id) => document.getElementById(id);
 let mode = 'sign-in';
 let searchTimer;
+let me = null; // get-session's {session, user}, or null
+let socialOn = false;
+let pendingBackupCodes = []; // from enable, shown once the first code is verified
+
+const authForms = {
+  'sign-in': 'sign-in-form', 'sign-up': 'sign-up-form', 'two-factor': 'two-factor-form',
+  forgot: 'forgot-form', reset: 'reset-form', verified: 'verified',
+};
+const authTitles = {
+  'sign-in': 'Sign in', 'sign-up': 'Create an account', 'two-factor': 'Two-step verification',
+  forgot: 'Reset your password', reset: 'Set a new password', verified: 'Email verification',
+};
 
 function show(view) {
   $('loading').hidden = true;
   $('auth-view').hidden = view !== 'auth';
   $('tasks-view').hidden = view !== 'tasks';
-  $('who').hidden = view !== 'tasks';
+  $('account-view').hidden = view !== 'account';
+  $('who').hidden = !me;
+  $('verify-notice').hidden = !me || me.user.emailVerified || view === 'auth';
+  for (const [id, v] of [['nav-tasks', 'tasks'], ['nav-account', 'account']]) {
+    if (v === view) $(id).setAttribute('aria-current', 'page'); else $(id).removeAttribute('aria-current');
+  }
 }
 
 function banner(message, kind = 'error') {
@@ -24,9 +49,20 @@ function formError(id, err) {
   el.hidden = !err;
 }
 
+function status(id, message) {
+  $(id).textContent = message || '';
+}
+
 async function busy(button, fn) {
   button.disabled = true;
   try { return await fn(); } finally { button.disabled = false; }
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
 }
 
 // handle shows an error where the user is looking; a 401 means the session
@@ -34,6 +70,7 @@ async function busy(button, fn) {
 function handle(err, fieldId) {
   if (!(err instanceof ApiError)) throw err;
   if (err.status === 401 && err.code === 'UNAUTHENTICATED') {
+    me = null;
     showSignIn();
     banner(err.message, 'info');
     return;
@@ -41,30 +78,253 @@ function handle(err, fieldId) {
   if (fieldId) formError(fieldId, err); else banner(err.message);
 }
 
+function navigate(path) {
+  if (window.location.pathname + window.location.search !== path) window.history.pushState({}, '', path);
+  route();
+}
+
+// ---- signed out: sign-in, sign-up, the second factor, forgot and reset ----
+
 function setMode(next) {
   mode = next;
-  const signIn = mode === 'sign-in';
-  $('auth-title').textContent = signIn ? 'Sign in' : 'Create an account';
-  $('sign-in-form').hidden = !signIn;
-  $('sign-up-form').hidden = signIn;
-  $('switch-text').textContent = signIn ? 'No account yet?' : 'Already have an account?';
-  $('switch-mode').textContent = signIn ? 'Create one' : 'Sign in';
-  formError('sign-in-error'); formError('sign-up-error');
-  (signIn ? $('si-email') : $('su-name')).focus();
+  for (const [m, id] of Object.entries(authForms)) $(id).hidden = m !== mode;
+  $('auth-title').textContent = authTitles[mode];
+  document.title = `${authTitles[mode]} · Latch`;
+  const pair = mode === 'sign-in' || mode === 'sign-up';
+  $('switch').hidden = !pair;
+  $('social').hidden = !pair || !socialOn;
+  $('switch-text').textContent = mode === 'sign-in' ? 'No account yet?' : 'Already have an account?';
+  $('switch-mode').textContent = mode === 'sign-in' ? 'Create one' : 'Sign in';
+  for (const id of ['sign-in-error', 'sign-up-error', 'tf-error', 'forgot-error', 'reset-error']) formError(id);
+  $('si-resend').hidden = true;
+  const first = { 'sign-in': 'si-email', 'sign-up': 'su-name', 'two-factor': 'tf-code', forgot: 'fp-email', reset: 'rp-password' }[mode];
+  if (first) $(first).focus();
+}
+
+function showAuth(next) {
+  // Nothing of the last person's data stays in the page.
+  $('task-list').replaceChildren();
+  $('count').textContent = '';
+  clearAccount();
+  show('auth');
+  setMode(next);
 }
 
 function showSignIn() {
-  // Nothing of the last person's list stays in the page.
-  $('task-list').replaceChildren();
-  $('count').textContent = '';
-  show('auth');
-  document.title = 'Sign in · Latch tasks';
-  setMode('sign-in');
+  if (window.location.pathname !== '/' && !['/account'].includes(window.location.pathname)) {
+    window.history.replaceState({}, '', '/');
+  }
+  showAuth('sign-in');
 }
 
-async function showTasks(user) {
-  $('user-name').textContent = user.name || user.email;
-  document.title = 'Tasks · Latch tasks';
+async function signIn(e) {
+  e.preventDefault();
+  formError('sign-in-error');
+  $('si-resend').hidden = true;
+  banner('');
+  const email = $('si-email').value.trim();
+  const password = $('si-password').value;
+  if (!email || !password) { formError('sign-in-error', new Error('Enter your email and password.')); return; }
+  await busy($('sign-in-submit'), async () => {
+    try {
+      const r = await auth.signIn(email, password);
+      if (r && r.twoFactorRedirect) { startSecondFactor(r.twoFactorMethods || []); return; }
+      await start();
+    } catch (err) {
+      handle(err, 'sign-in-error');
+      if (err instanceof ApiError && err.code === 'EMAIL_NOT_VERIFIED') $('si-resend').hidden = false;
+    }
+  });
+}
+
+async function resendFromSignIn() {
+  const email = $('si-email').value.trim();
+  await busy($('si-resend'), async () => {
+    try {
+      await account.sendVerification(email);
+      $('sign-in-error').hidden = true;
+      $('si-resend').hidden = true;
+      banner(`We have mailed a new verification link to ${email}.`, 'info');
+    } catch (err) { handle(err, 'sign-in-error'); }
+  });
+}
+
+async function signUp(e) {
+  e.preventDefault();
+  formError('sign-up-error');
+  banner('');
+  const name = $('su-name').value.trim();
+  const email = $('su-email').value.trim();
+  const password = $('su-password').value;
+  if (!name || !email || !password) { formError('sign-up-error', new Error('Fill in your name, email and a password.')); return; }
+  await busy($('sign-up-submit'), async () => {
+    try {
+      const r = await auth.signUp(name, email, password);
+      if (r.data && r.data.token === null) {
+        // REQUIRE_EMAIL_VERIFICATION: no session until the mailed link is followed.
+        $('sign-up-form').reset();
+        showAuth('sign-in');
+        $('si-email').value = email;
+        banner(`Almost done: we have mailed a verification link to ${email}. Follow it, then sign in.`, 'info');
+        return;
+      }
+      await start();
+    } catch (err) { handle(err, 'sign-up-error'); }
+  });
+}
+
+// The sign-in answered {twoFactorRedirect, twoFactorMethods}: the password
+// was right and a second factor is due before a session opens.
+function startSecondFactor(methods) {
+  $('two-factor-form').reset();
+  $('tf-choice-totp').hidden = !methods.includes('totp');
+  $('tf-choice-otp').hidden = !methods.includes('otp');
+  const first = methods.includes('totp') ? 'totp' : (methods.includes('otp') ? 'otp' : 'backup');
+  $(`tf-method-${first}`).checked = true;
+  status('tf-sent');
+  setMode('two-factor');
+  secondFactorMethod();
+}
+
+function chosenMethod() {
+  const c = document.querySelector('input[name="tf-method"]:checked');
+  return c ? c.value : 'totp';
+}
+
+function secondFactorMethod() {
+  const m = chosenMethod();
+  $('tf-code-label').textContent = {
+    totp: 'Six-digit code from your authenticator app', otp: 'Six-digit code from the email', backup: 'One of your backup codes',
+  }[m];
+  $('tf-code').inputMode = m === 'backup' ? 'text' : 'numeric';
+  $('tf-send').hidden = m !== 'otp';
+  formError('tf-error');
+}
+
+async function sendEmailCode() {
+  formError('tf-error');
+  await busy($('tf-send'), async () => {
+    try {
+      await twoFactor.sendOtp();
+      status('tf-sent', 'We have mailed you a code. It works for 3 minutes.');
+      $('tf-code').focus();
+    } catch (err) { handle(err, 'tf-error'); }
+  });
+}
+
+async function verifySecondFactor(e) {
+  e.preventDefault();
+  formError('tf-error');
+  const code = $('tf-code').value.trim();
+  if (!code) { formError('tf-error', new Error('Enter the code.')); $('tf-code').focus(); return; }
+  const trust = $('tf-trust').checked;
+  const verify = { totp: twoFactor.verifyTotp, otp: twoFactor.verifyOtp, backup: twoFactor.verifyBackup }[chosenMethod()];
+  await busy($('tf-submit'), async () => {
+    try {
+      await verify(code, trust);
+      $('two-factor-form').reset();
+      await start();
+    } catch (err) {
+      handle(err, 'tf-error');
+      // A dead challenge cannot be retried: back to the password.
+      if (err instanceof ApiError && ['INVALID_TWO_FACTOR_COOKIE', 'TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE'].includes(err.code)) {
+        const shown = err;
+        setMode('sign-in');
+        formError('sign-in-error', shown);
+      }
+    }
+  });
+}
+
+async function requestReset(e) {
+  e.preventDefault();
+  formError('forgot-error');
+  status('forgot-status');
+  const email = $('fp-email').value.trim();
+  if (!email) { formError('forgot-error', new Error('Enter your email.')); return; }
+  await busy($('forgot-submit'), async () => {
+    try {
+      const r = await account.requestReset(email);
+      status('forgot-status', (r && r.message) || 'If this email has an account, we have mailed it a reset link.');
+    } catch (err) { handle(err, 'forgot-error'); }
+  });
+}
+
+function showReset(params) {
+  showAuth('reset');
+  const bad = params.get('error') || !params.get('token');
+  for (const id of ['rp-password', 'rp-confirm', 'reset-submit']) $(id).disabled = !!bad;
+  if (bad) formError('reset-error', new Error('This reset link is not valid any more: links work once and for one hour. Ask for a new one.'));
+}
+
+async function resetPassword(e) {
+  e.preventDefault();
+  formError('reset-error');
+  const token = new URLSearchParams(window.location.search).get('token') || '';
+  const pw = $('rp-password').value;
+  if (pw.length < 8) { formError('reset-error', new Error('Use at least 8 characters.')); return; }
+  if (pw !== $('rp-confirm').value) { formError('reset-error', new Error('The two passwords differ.')); return; }
+  await busy($('reset-submit'), async () => {
+    try {
+      await account.resetPassword(token, pw);
+      $('reset-form').reset();
+      window.history.replaceState({}, '', '/');
+      me = null;
+      showAuth('sign-in');
+      banner('Your new password is set. Sign in with it.', 'info');
+    } catch (err) { handle(err, 'reset-error'); }
+  });
+}
+
+function showVerified(params) {
+  const error = params.get('error');
+  const changed = params.has('changed');
+  show('auth');
+  setMode('verified');
+  if (error) {
+    $('auth-title').textContent = 'The link did not work';
+    status('verified-text', error === 'token_expired' || error === 'TOKEN_EXPIRED'
+      ? 'This verification link has expired. Sign in and have a new one sent.'
+      : 'This verification link is not valid. Sign in and have a new one sent.');
+  } else {
+    $('auth-title').textContent = changed ? 'Email changed' : 'Email verified';
+    status('verified-text', changed ? 'Your account now uses the new email address.' : 'Thank you: your email address is verified.');
+  }
+  document.title = `${$('auth-title').textContent} · Latch`;
+  $('verified-continue').focus();
+}
+
+async function signOut() {
+  await busy($('sign-out'), async () => {
+    try { await auth.signOut(); } catch (err) { if (err.status !== 401) { handle(err); return; } }
+    signedOut('You are signed out.');
+  });
+}
+
+function signedOut(message) {
+  me = null;
+  $('filters').reset(); // the next person starts from the full list
+  $('si-password').value = '';
+  window.history.replaceState({}, '', '/');
+  showSignIn();
+  banner(message, 'info');
+}
+
+async function resendVerification() {
+  status('resend-status');
+  await busy($('resend-verification'), async () => {
+    try {
+      await account.sendVerification(me.user.email);
+      status('resend-status', 'Sent: check your inbox.');
+    } catch (err) { handle(err); }
+  });
+}
+
+// ---- tasks ----
+
+async function showTasks() {
+  $('user-name').textContent = me.user.name || me.user.email;
+  document.title = 'Tasks · Latch';
   show('tasks');
   resetTaskForm();
   await refresh();
@@ -93,13 +353,6 @@ function render(items, total) {
   const list = $('task-list');
   list.replaceChildren(...items.map(taskItem));
   $('count').textContent = total === 0 ? 'No tasks match.' : `${items.length} of ${total} task${total === 1 ? '' : 's'}`;
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
 }
 
 function taskItem(t) {
@@ -187,57 +440,419 @@ async function saveTask(e) {
   });
 }
 
-async function signIn(e) {
+
+// ---- the account page ----
+
+function clearAccount() {
+  for (const id of ['profile-form', 'email-form', 'password-form', 'tf-enable-form', 'tf-setup-form', 'tf-manage-form', 'delete-form']) $(id).reset();
+  for (const id of ['session-list', 'activity-list', 'backup-list']) $(id).replaceChildren();
+  $('backup-codes').hidden = true;
+  clearEnrolment();
+  pendingBackupCodes = [];
+  for (const id of ['profile-status', 'email-status', 'password-status', 'sessions-status', 'activity-status', 'resend-status']) status(id);
+  for (const id of ['profile-error', 'email-error', 'password-error', 'sessions-error', 'tfe-error', 'tfs-error', 'tfm-error', 'delete-error']) formError(id);
+}
+
+async function showAccount() {
+  document.title = 'Account · Latch';
+  clearAccount();
+  show('account');
+  renderUser();
+  await refreshLists();
+}
+
+function renderUser() {
+  const u = me.user;
+  $('user-name').textContent = u.name || u.email;
+  $('pf-name').value = u.name || '';
+  $('pf-image').value = u.image || '';
+  $('current-email').textContent = u.email;
+  $('email-verified').textContent = u.emailVerified ? 'verified' : 'not verified';
+  $('email-verified').className = u.emailVerified ? 'badge ok' : 'badge warn';
+  $('verify-notice').hidden = u.emailVerified;
+  renderTwoFactor();
+}
+
+function renderTwoFactor() {
+  const on = !!me.user.twoFactorEnabled;
+  const settingUp = !$('tf-setup-form').hidden;
+  $('tf-state').textContent = on
+    ? 'Two-step verification is on: signing in asks for a code from your authenticator app, the email, or a backup code.'
+    : 'Two-step verification is off: your password alone signs you in.';
+  $('tf-state').className = on ? 'state on' : 'state';
+  $('tf-enable-form').hidden = on || settingUp;
+  $('tf-manage-form').hidden = !on;
+}
+
+async function reloadMe() {
+  const s = await auth.session();
+  if (!s || !s.user) throw new ApiError(401, 'Your session has ended. Please sign in again.', 'UNAUTHENTICATED');
+  me = s;
+}
+
+async function saveProfile(e) {
   e.preventDefault();
-  formError('sign-in-error');
-  banner('');
-  const email = $('si-email').value.trim();
-  const password = $('si-password').value;
-  if (!email || !password) { formError('sign-in-error', new Error('Enter your email and password.')); return; }
-  await busy($('sign-in-submit'), async () => {
-    try { await auth.signIn(email, password); await start(); } catch (err) { handle(err, 'sign-in-error'); }
+  formError('profile-error');
+  status('profile-status');
+  const name = $('pf-name').value.trim();
+  const image = $('pf-image').value.trim();
+  if (!name) { formError('profile-error', new Error('Your name cannot be empty.')); $('pf-name').focus(); return; }
+  await busy($('profile-submit'), async () => {
+    try {
+      await account.updateUser({ name, image: image || null });
+      await reloadMe();
+      renderUser();
+      status('profile-status', 'Saved.');
+    } catch (err) { handle(err, 'profile-error'); }
   });
 }
 
-async function signUp(e) {
+async function changeEmail(e) {
   e.preventDefault();
-  formError('sign-up-error');
-  banner('');
-  const name = $('su-name').value.trim();
-  const email = $('su-email').value.trim();
-  const password = $('su-password').value;
-  if (!name || !email || !password) { formError('sign-up-error', new Error('Fill in your name, email and a password.')); return; }
-  await busy($('sign-up-submit'), async () => {
-    try { await auth.signUp(name, email, password); await start(); } catch (err) { handle(err, 'sign-up-error'); }
+  formError('email-error');
+  status('email-status');
+  const newEmail = $('em-new').value.trim();
+  if (!newEmail) { formError('email-error', new Error('Enter the new email.')); $('em-new').focus(); return; }
+  await busy($('email-submit'), async () => {
+    try {
+      const before = me.user.email;
+      await account.changeEmail(newEmail);
+      await reloadMe();
+      renderUser();
+      $('em-new').value = '';
+      await loadActivity();
+      status('email-status', me.user.email !== before
+        ? `Your email is now ${me.user.email}.`
+        : `We have mailed a confirmation link to ${newEmail} (unless that address already has an account). Your email changes when you follow it.`);
+    } catch (err) { handle(err, 'email-error'); }
   });
 }
 
-async function signOut() {
-  await busy($('sign-out'), async () => {
-    try { await auth.signOut(); } catch (err) { if (err.status !== 401) { handle(err); return; } }
-    $('filters').reset(); // the next person starts from the full list
-    $('si-password').value = '';
-    showSignIn();
-    banner('You are signed out.', 'info');
+async function changePassword(e) {
+  e.preventDefault();
+  formError('password-error');
+  status('password-status');
+  const current = $('pw-current').value;
+  const next = $('pw-new').value;
+  const revoke = $('pw-revoke').checked;
+  if (!current || !next) { formError('password-error', new Error('Enter your current and your new password.')); return; }
+  await busy($('password-submit'), async () => {
+    try {
+      await account.changePassword(current, next, revoke);
+      $('password-form').reset();
+      $('pw-revoke').checked = true;
+      status('password-status', revoke ? 'Your password is changed, and your other sessions are signed out.' : 'Your password is changed.');
+      await refreshLists();
+    } catch (err) { handle(err, 'password-error'); }
   });
+}
+
+// device names a session by its browser and system, from the user agent
+// it was opened with; the full string is in the item's title.
+function device(ua) {
+  if (!ua) return 'Unknown device';
+  const browser = [['Edg/', 'Edge'], ['OPR/', 'Opera'], ['Firefox/', 'Firefox'], ['Chrome/', 'Chrome'], ['Safari/', 'Safari'], ['curl/', 'curl'], ['node', 'Node.js']]
+    .find(([k]) => ua.includes(k));
+  const system = [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'], ['Mac OS', 'macOS'], ['Linux', 'Linux']]
+    .find(([k]) => ua.includes(k));
+  const name = [browser && browser[1], system && `on ${system[1]}`].filter(Boolean).join(' ');
+  return name || ua.slice(0, 60);
+}
+
+function when(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString();
+}
+
+async function loadSessions() {
+  formError('sessions-error');
+  try {
+    const list = await account.sessions();
+    list.sort((a, b) => (b.updatedAt || '').localeCompare(a.updatedAt || ''));
+    $('session-list').replaceChildren(...list.map(sessionItem));
+    $('revoke-others').parentElement.hidden = list.length < 2;
+  } catch (err) { handle(err, 'sessions-error'); }
+}
+
+function sessionItem(s) {
+  const current = me && s.id === me.session.id;
+  const name = device(s.userAgent);
+  const head = el('div', { className: 'title', textContent: name, title: s.userAgent || '' },
+    current ? el('span', { className: 'badge ok', textContent: 'this device' }) : null);
+  const meta = el('div', { className: 'meta' },
+    el('span', { textContent: `IP ${s.ipAddress || 'unknown'}` }),
+    el('span', { textContent: `signed in ${when(s.createdAt)}` }),
+    el('span', { textContent: `last active ${when(s.updatedAt)}` }));
+  const out = el('button', { type: 'button', className: 'secondary', textContent: current ? 'Sign out here' : 'Sign out' });
+  out.setAttribute('aria-label', current ? 'Sign out this device' : `Sign out ${name}, ${s.ipAddress || 'unknown IP'}, last active ${when(s.updatedAt)}`);
+  out.addEventListener('click', () => revokeSession(s, current, out));
+  const li = el('li', { className: 'item' }, el('div', { className: 'body' }, head, meta), out);
+  li.dataset.current = String(current);
+  return li;
+}
+
+async function revokeSession(s, current, button) {
+  await busy(button, async () => {
+    try {
+      await account.revokeSession(s.token);
+      if (current) { signedOut('You are signed out.'); return; }
+      status('sessions-status', 'That session is signed out.');
+      await refreshLists();
+    } catch (err) { handle(err, 'sessions-error'); }
+  });
+}
+
+async function revokeOthers() {
+  status('sessions-status');
+  await busy($('revoke-others'), async () => {
+    try {
+      await account.revokeOthers();
+      status('sessions-status', 'Every other session is signed out.');
+      await refreshLists();
+    } catch (err) { handle(err, 'sessions-error'); }
+  });
+}
+
+// The audit trail's event types (docs/audit.md) in words; a type this page
+// does not know yet is shown by its own name.
+const activityWords = {
+  'sign-up': 'Account created', 'sign-in': 'Signed in', 'sign-in-failed': 'Sign-in failed', 'sign-out': 'Signed out',
+  'password-changed': 'Password changed', 'password-reset': 'Password reset through a mailed link',
+  'email-change-requested': 'Email change asked for', 'email-changed': 'Email changed', 'email-verified': 'Email verified',
+  'two-factor-enabled': 'Two-step verification turned on', 'two-factor-disabled': 'Two-step verification turned off',
+  'backup-code-used': 'Backup code used', 'backup-codes-regenerated': 'New backup codes made',
+  'session-revoked': 'Session signed out', 'account-deleted': 'Account deleted',
+};
+
+const detailWords = {
+  method: { email: 'with the password', google: 'with Google', totp: 'with an authenticator code', otp: 'with an emailed code', 'backup-code': 'with a backup code', 'verification-link': 'by following the verification link' },
+  reason: { 'invalid-credentials': 'wrong email or password', 'email-not-verified': 'email not verified', 'invalid-code': 'wrong code', locked: 'too many wrong codes: locked for a while' },
+  secondFactor: { required: 'second step asked for' },
+  scope: { one: 'one session', others: 'every other session', all: 'every session' },
+  via: { totp: 'authenticator app', otp: 'emailed code', reset: 'through a reset link', link: 'through the mailed link', direct: 'at once: the old address was not verified' },
+  sessionsEnded: { true: 'sessions signed out' },
+  provider: { credential: 'email and password', google: 'Google' },
+};
+
+function activityTitle(type) {
+  const t = String(type || '');
+  if (activityWords[t]) return activityWords[t];
+  const words = t.replace(/[._-]+/g, ' ').trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : 'Event';
+}
+
+// activityDetail words the event's detail: known keys and values in words,
+// the ended session named "this device" when it is this one, others as
+// key: value. Every value stays text.
+function activityDetail(detail, type) {
+  if (!detail || typeof detail !== 'object') return typeof detail === 'string' ? detail : '';
+  const parts = [];
+  for (const [k, v] of Object.entries(detail)) {
+    if (k === 'sessionsEnded' && String(v) === 'true') {
+      // A change ends the others (this one is replaced); a reset ends all.
+      parts.push(type === 'password-changed' ? 'other sessions signed out' : 'every session signed out');
+      continue;
+    }
+    if (k === 'sessionId') {
+      if (me && v === me.session.id) parts.push('this device');
+      continue;
+    }
+    const words = detailWords[k] && detailWords[k][String(v)];
+    parts.push(words || `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  }
+  return parts.join(', ');
+}
+
+function activityItem(ev) {
+  const detail = activityDetail(ev.detail, ev.type);
+  // A sign-in that still had to pass the second step opened no session.
+  const partial = ev.type === 'sign-in' && ev.detail && ev.detail.secondFactor === 'required';
+  const li = el('li', { className: ev.type === 'sign-in-failed' ? 'item failed' : 'item' },
+    el('div', { className: 'body' },
+      el('div', { className: 'title', textContent: partial ? 'Password accepted' : activityTitle(ev.type) }),
+      el('div', { className: 'meta' },
+        el('span', { textContent: when(ev.createdAt) }),
+        ev.ipAddress ? el('span', { textContent: `IP ${ev.ipAddress}` }) : null,
+        ev.userAgent ? el('span', { className: 'agent', textContent: device(ev.userAgent), title: ev.userAgent }) : null,
+        detail ? el('span', { className: 'detail', textContent: detail }) : null)));
+  li.dataset.type = String(ev.type || '');
+  return li;
+}
+
+async function loadActivity() {
+  status('activity-status');
+  try {
+    const events = await account.activity();
+    $('activity-list').replaceChildren(...events.map(activityItem));
+    if (events.length === 0) status('activity-status', 'No security events yet.');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) { status('activity-status', 'This server does not keep a security activity log.'); return; }
+    if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') { handle(err); return; }
+    status('activity-status', `The activity could not be loaded: ${err.message}`);
+  }
+}
+
+// refreshLists reloads what an account change shows elsewhere on the page:
+// sessions it ended and the event it wrote.
+async function refreshLists() {
+  await Promise.all([loadSessions(), loadActivity()]);
+}
+
+async function startEnrolment(e) {
+  e.preventDefault();
+  formError('tfe-error');
+  const password = $('tfe-password').value;
+  if (!password) { formError('tfe-error', new Error('Enter your password.')); $('tfe-password').focus(); return; }
+  await busy($('tfe-submit'), async () => {
+    try {
+      const r = await twoFactor.enable(password);
+      $('tf-enable-form').reset();
+      pendingBackupCodes = r.backupCodes || [];
+      let secret = '';
+      try { secret = new URL(r.totpURI).searchParams.get('secret') || ''; } catch { secret = ''; }
+      drawQR($('tf-qr'), r.totpURI);
+      $('tf-qr').dataset.uri = r.totpURI;
+      $('tf-secret').textContent = secret.replace(/(.{4})/g, '$1 ').trim();
+      $('tf-secret').dataset.secret = secret;
+      $('tf-enable-form').hidden = true;
+      $('tf-setup-form').hidden = false;
+      $('tfs-code').focus();
+    } catch (err) { handle(err, 'tfe-error'); }
+  });
+}
+
+async function finishEnrolment(e) {
+  e.preventDefault();
+  formError('tfs-error');
+  const code = $('tfs-code').value.trim();
+  if (!/^\d{6}$/.test(code)) { formError('tfs-error', new Error('Enter the six digits your app shows.')); $('tfs-code').focus(); return; }
+  await busy($('tfs-submit'), async () => {
+    try {
+      await twoFactor.verifyTotp(code, false);
+      cancelEnrolment();
+      await reloadMe();
+      renderUser();
+      showBackupCodes(pendingBackupCodes);
+      pendingBackupCodes = [];
+      await refreshLists(); // enabling ends the other sessions
+    } catch (err) { handle(err, 'tfs-error'); }
+  });
+}
+
+// clearEnrolment takes the key and its QR code off the page.
+function clearEnrolment() {
+  $('tf-setup-form').reset();
+  $('tf-setup-form').hidden = true;
+  $('tf-secret').textContent = '';
+  delete $('tf-secret').dataset.secret;
+  delete $('tf-qr').dataset.uri;
+  $('tf-qr').getContext('2d').clearRect(0, 0, $('tf-qr').width, $('tf-qr').height);
+  formError('tfs-error');
+}
+
+function cancelEnrolment() {
+  clearEnrolment();
+  renderTwoFactor();
+}
+
+function showBackupCodes(codes) {
+  $('backup-list').replaceChildren(...codes.map((c) => el('li', { textContent: c })));
+  $('backup-codes').hidden = codes.length === 0;
+  if (codes.length) $('backup-done').focus();
+}
+
+function hideBackupCodes() {
+  $('backup-list').replaceChildren();
+  $('backup-codes').hidden = true;
+  $('tf-state').focus();
+}
+
+async function newBackupCodes() {
+  formError('tfm-error');
+  const password = $('tfm-password').value;
+  if (!password) { formError('tfm-error', new Error('Enter your password.')); $('tfm-password').focus(); return; }
+  await busy($('tfm-codes'), async () => {
+    try {
+      const r = await twoFactor.backupCodes(password);
+      $('tf-manage-form').reset();
+      showBackupCodes(r.backupCodes || []);
+      await loadActivity();
+    } catch (err) { handle(err, 'tfm-error'); }
+  });
+}
+
+async function disableTwoFactor() {
+  formError('tfm-error');
+  const password = $('tfm-password').value;
+  if (!password) { formError('tfm-error', new Error('Enter your password.')); $('tfm-password').focus(); return; }
+  await busy($('tfm-disable'), async () => {
+    try {
+      await twoFactor.disable(password);
+      $('tf-manage-form').reset();
+      hideBackupCodes();
+      await reloadMe();
+      renderUser();
+      await refreshLists();
+    } catch (err) { handle(err, 'tfm-error'); }
+  });
+}
+
+async function deleteAccount(e) {
+  e.preventDefault();
+  formError('delete-error');
+  const password = $('del-password').value;
+  if (!password) { formError('delete-error', new Error('Enter your password to delete your account.')); $('del-password').focus(); return; }
+  await busy($('delete-submit'), async () => {
+    try {
+      await account.deleteUser(password);
+      signedOut('Your account is deleted.');
+    } catch (err) { handle(err, 'delete-error'); }
+  });
+}
+
+// ---- start and routing ----
+
+async function route() {
+  banner('');
+  const path = window.location.pathname;
+  const params = new URLSearchParams(window.location.search);
+  if (path === '/reset-password') { showReset(params); return; }
+  if (path === '/email-verified') { showVerified(params); return; }
+  if (!me) { showAuth('sign-in'); return; }
+  if (path === '/account') { await showAccount(); return; }
+  await showTasks();
 }
 
 async function start() {
   banner('');
   try {
     const s = await auth.session();
-    if (s && s.user) await showTasks(s.user); else showSignIn();
+    me = s && s.user ? s : null;
   } catch (err) {
+    me = null;
     showSignIn();
     handle(err);
+    return;
   }
+  await route();
 }
 
 async function init() {
   $('sign-in-form').addEventListener('submit', signIn);
   $('sign-up-form').addEventListener('submit', signUp);
   $('switch-mode').addEventListener('click', () => setMode(mode === 'sign-in' ? 'sign-up' : 'sign-in'));
+  $('forgot-link').addEventListener('click', () => { $('fp-email').value = $('si-email').value.trim(); status('forgot-status'); setMode('forgot'); });
+  $('forgot-cancel').addEventListener('click', () => setMode('sign-in'));
+  $('forgot-form').addEventListener('submit', requestReset);
+  $('reset-form').addEventListener('submit', resetPassword);
+  $('reset-again').addEventListener('click', () => { window.history.replaceState({}, '', '/'); status('forgot-status'); setMode('forgot'); });
+  $('si-resend').addEventListener('click', resendFromSignIn);
+  $('two-factor-form').addEventListener('submit', verifySecondFactor);
+  for (const r of document.querySelectorAll('input[name="tf-method"]')) r.addEventListener('change', secondFactorMethod);
+  $('tf-send').addEventListener('click', sendEmailCode);
+  $('tf-cancel').addEventListener('click', () => { $('si-password').value = ''; setMode('sign-in'); });
   $('sign-out').addEventListener('click', signOut);
+  $('resend-verification').addEventListener('click', resendVerification);
   $('task-form').addEventListener('submit', saveTask);
   $('task-cancel').addEventListener('click', resetTaskForm);
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
@@ -245,9 +860,29 @@ async function init() {
   for (const id of ['f-search', 'f-tag']) {
     $(id).addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(refresh, 250); });
   }
+  $('profile-form').addEventListener('submit', saveProfile);
+  $('email-form').addEventListener('submit', changeEmail);
+  $('password-form').addEventListener('submit', changePassword);
+  $('revoke-others').addEventListener('click', revokeOthers);
+  $('tf-enable-form').addEventListener('submit', startEnrolment);
+  $('tf-setup-form').addEventListener('submit', finishEnrolment);
+  $('tfs-cancel').addEventListener('click', cancelEnrolment);
+  $('backup-done').addEventListener('click', hideBackupCodes);
+  $('tfm-codes').addEventListener('click', newBackupCodes);
+  $('tfm-disable').addEventListener('click', disableTwoFactor);
+  $('delete-form').addEventListener('submit', deleteAccount);
+  // In-app links move between views without reloading; a modified click
+  // (new tab) is left to the browser.
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a[data-route]');
+    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(a.getAttribute('href'));
+  });
+  window.addEventListener('popstate', () => { route(); });
   const cfg = await appConfig();
   if ((cfg.socialProviders || []).includes('google')) {
-    $('social').hidden = false;
+    socialOn = true;
     $('google').addEventListener('click', async () => {
       try {
         const r = await auth.social('google');
