@@ -383,7 +383,7 @@ async function refresh(keepBanner) {
   try {
     const { items, total } = await tasks.list(query());
     render(items, total);
-    if (!keepBanner) banner('');
+    if (keepBanner !== true) banner(''); // an event listener passes an Event
   } catch (err) { handle(err); }
 }
 
