@@ -218,7 +218,7 @@ func TestBrowserOrganization(t *testing.T) {
 	}
 	b.waitText("#role-hint", "You are a member")
 	b.poll("Delete is off now, the task is still there", `document.querySelector('button[aria-label="Delete Plan the launch"]').disabled`)
-	b.textContains("#banner", "403")
+	b.textContains("#banner", "Your role in Acme Team is now member.")
 	b.shot("36-org-demoted-refused")
 	a.run("to the tasks", chromedp.Click("#nav-tasks"), chromedp.WaitVisible("#tasks-view"))
 	a.waitTitles("Bob's draft", "Plan the launch")

@@ -392,7 +392,13 @@ async function refresh(keepBanner) {
 async function refused(err, fieldId) {
   handle(err, fieldId);
   if (!(err instanceof ApiError) || err.status !== 403) return;
+  const before = activeOrg() ? `${activeOrg().id}/${myRole}` : '';
   try { await reloadMe(); await loadOrgContext(); } catch (e) { handle(e); return; }
+  const o = activeOrg();
+  if (before !== (o ? `${o.id}/${myRole}` : '')) {
+    const now = o ? `Your role in ${o.name} is now ${roleWords(myRole)}.` : 'You are no longer in that organization.';
+    if (fieldId) formError(fieldId, new Error(`${err.message} ${now}`)); else banner(`${err.message} ${now}`);
+  }
   renderScope();
   await refresh(true);
 }
