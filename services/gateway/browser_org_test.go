@@ -142,6 +142,15 @@ func TestBrowserOrganization(t *testing.T) {
 	}
 	a.shot("31-org-invited")
 
+	// The link in someone else's hands, and a made-up one: refused in words,
+	// nothing to accept.
+	a.run("Bob's link in Olga's browser", chromedp.Navigate(link), chromedp.WaitVisible("#invite-view"))
+	a.waitText("#invite-error", "sent to another email address")
+	a.poll("nothing to accept", `document.querySelector('#invite-buttons').hidden`)
+	a.run("a made-up invitation", chromedp.Navigate(s.URL+"/accept-invitation/madeup123"), chromedp.WaitVisible("#invite-view"))
+	a.waitText("#invite-error", "no longer open")
+	a.poll("nothing to accept", `document.querySelector('#invite-buttons').hidden`)
+
 	// Bob follows the link signed out: he signs up and comes back to it.
 	b.run("follow the invitation", chromedp.Navigate(link), chromedp.WaitVisible("#sign-in-form"))
 	b.waitText("#banner", "invited to an organization")
@@ -175,6 +184,7 @@ func TestBrowserOrganization(t *testing.T) {
 
 	// Olga sees Bob's task and the member list; she makes Bob an admin.
 	a.run("to the tasks", chromedp.Click("#nav-tasks"), chromedp.WaitVisible("#tasks-view"))
+	a.waitText("#tasks-title", "Tasks of Acme Team")
 	a.waitTitles("Bob's draft", "Book the venue", "Plan the launch")
 	a.poll("an owner may delete every task", `[...document.querySelectorAll('#task-list button.danger')].every(b => !b.disabled)`)
 	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
