@@ -87,7 +87,8 @@ func sideBySide(t *testing.T, left, right []byte) []byte {
 // signed out, signs up and accepts. As a member Bob cannot delete Olga's
 // task (the button is off and the API refuses it anyway); promoted to admin
 // he can; demoted while his page still thinks him admin, his next delete is
-// refused at once and the page says so. Then he leaves.
+// refused at once and the page says so. Then he leaves, joins again and is
+// removed.
 func TestBrowserOrganization(t *testing.T) {
 	t.Parallel()
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
@@ -200,6 +201,7 @@ func TestBrowserOrganization(t *testing.T) {
 	a.run("to the organization page", chromedp.Click("#nav-org"), chromedp.WaitVisible("#org-card"))
 	a.poll("two members", `document.querySelectorAll('#member-list li').length === 2`)
 	a.choose(`select[aria-label="Role of Bob Member"]`, "admin")
+	a.run("set it", chromedp.Click(`button[aria-label="Set the role of Bob Member"]`))
 	a.waitText("#members-status", "Bob Member is now admin")
 	a.poll("the list shows it", `document.querySelector('#member-list li[data-email="bob@example.com"] .role').textContent === 'admin'`)
 	a.shot("35-org-members")
@@ -217,6 +219,7 @@ func TestBrowserOrganization(t *testing.T) {
 	// member event), with the refusal in words and the buttons off after it.
 	b.poll("Delete is on before the demotion", `!document.querySelector('button[aria-label="Delete Plan the launch"]').disabled`)
 	a.choose(`select[aria-label="Role of Bob Member"]`, "member")
+	a.run("set it with the keyboard", chromedp.Focus(`button[aria-label="Set the role of Bob Member"]`), chromedp.KeyEvent("\r"))
 	a.waitText("#members-status", "Bob Member is now member")
 	demoted := time.Now()
 	b.run("delete after the demotion", chromedp.Click(`button[aria-label="Delete Plan the launch"]`))
@@ -235,6 +238,7 @@ func TestBrowserOrganization(t *testing.T) {
 
 	// At phone width the organization page fits; Bob leaves.
 	b.run("phone width", chromedp.EmulateViewport(375, 740))
+	b.poll("no horizontal scrolling on the organization's tasks at 375 px", `document.documentElement.scrollWidth <= 375`)
 	b.run("to the organization page", chromedp.Click("#nav-org"), chromedp.WaitVisible("#org-card"))
 	b.poll("a member is offered no invitations, role changes or removals", `document.querySelector('#invite-form').hidden && !document.querySelector('#member-list select, #member-list button')`)
 	b.poll("no horizontal scrolling at 375 px", `document.documentElement.scrollWidth <= 375`)
@@ -247,4 +251,24 @@ func TestBrowserOrganization(t *testing.T) {
 	b.waitTasks(0)
 	a.run("refresh", chromedp.Click("#nav-org"), chromedp.WaitVisible("#org-card"))
 	a.poll("one member left", `document.querySelectorAll('#member-list li').length === 1`)
+
+	// Invited again, Bob joins from his signed-in browser; Olga removes him
+	// and his page finds itself personal again.
+	b.run("desktop", chromedp.EmulateViewport(1100, 900))
+	a.fill("#inv-email", "bob@example.com")
+	a.run("invite again", chromedp.Click("#inv-submit"))
+	a.waitText("#inv-status", "Invitation sent to bob@example.com")
+	again := linkIn(t, nthMail(t, outbox, "bob@example.com", 2), "/accept-invitation/")
+	b.run("follow it signed in", chromedp.Navigate(again), chromedp.WaitVisible("#invite-buttons"))
+	b.run("accept", chromedp.Click("#invite-accept"), chromedp.WaitVisible("#tasks-view"))
+	b.waitTitles("Bob's draft", "Plan the launch")
+	a.run("refresh", chromedp.Click("#nav-tasks"), chromedp.WaitVisible("#tasks-view"), chromedp.Click("#nav-org"), chromedp.WaitVisible("#org-card"))
+	a.poll("two members again", `document.querySelectorAll('#member-list li').length === 2`)
+	a.run("remove Bob", chromedp.Click(`button[aria-label="Remove Bob Member"]`))
+	a.waitText("#members-status", "Bob Member is no longer a member")
+	a.poll("one member left", `document.querySelectorAll('#member-list li').length === 1`)
+	b.run("tasks again", chromedp.Click("#nav-tasks"), chromedp.WaitVisible("#tasks-view"))
+	b.waitText("#tasks-title", "Your tasks")
+	b.poll("personal only", `document.querySelector('#org-switch').options.length === 1 && document.querySelector('#scope-box').hidden`)
+	b.waitTasks(0)
 }

@@ -986,11 +986,15 @@ function memberItem(m) {
       ...['member', 'admin', 'owner'].map((r) => el('option', { value: r, textContent: r })));
     sel.value = m.role.split(',')[0];
     sel.setAttribute('aria-label', `Role of ${name}`);
-    sel.addEventListener('change', () => changeRole(m, sel));
+    // A button applies the pick: arrow keys on a closed select fire change
+    // for every option they pass.
+    const set = el('button', { type: 'button', className: 'secondary', textContent: 'Set role' });
+    set.setAttribute('aria-label', `Set the role of ${name}`);
+    set.addEventListener('click', () => changeRole(m, sel, set));
     const rm = el('button', { type: 'button', className: 'danger', textContent: 'Remove' });
     rm.setAttribute('aria-label', `Remove ${name}`);
     rm.addEventListener('click', () => removeMember(m, rm));
-    li.append(el('div', { className: 'controls' }, sel, rm));
+    li.append(el('div', { className: 'controls' }, sel, set, rm));
   }
   return li;
 }
@@ -1001,11 +1005,11 @@ async function reloadOrg() {
   renderOrg();
 }
 
-async function changeRole(m, sel) {
+async function changeRole(m, sel, button) {
   formError('members-error');
   status('members-status');
   const o = activeOrg();
-  await busy(sel, async () => {
+  await busy(button, async () => {
     try {
       await organizations.updateRole(o.id, m.id, sel.value);
       status('members-status', `${m.user.name || m.user.email} is now ${sel.value}.`);
