@@ -83,7 +83,7 @@ export const auth = {
   signIn: (email, password) => call('POST', '/api/auth/sign-in/email', { email, password }).then((r) => r.data),
   signUp: (name, email, password) => call('POST', '/api/auth/sign-up/email', { name, email, password, callbackURL: pages.verified }),
   signOut: () => call('POST', '/api/auth/sign-out'),
-  social: (provider) => call('POST', '/api/auth/sign-in/social', { provider, callbackURL: '/' }).then((r) => r.data),
+  social: (provider, callbackURL = '/') => call('POST', '/api/auth/sign-in/social', { provider, callbackURL }).then((r) => r.data),
 };
 
 export const account = {
@@ -122,6 +122,8 @@ export const organizations = {
   activeMember: () => call('GET', org('get-active-member')).then((r) => r.data),
   members: (organizationId) => call('GET', `${org('list-members')}?organizationId=${encodeURIComponent(organizationId)}`).then((r) => (r.data && r.data.members) || []),
   invite: (organizationId, email, role) => call('POST', org('invite-member'), { organizationId, email, role }).then((r) => r.data),
+  invitations: (organizationId) => call('GET', `${org('list-invitations')}?organizationId=${encodeURIComponent(organizationId)}`).then((r) => r.data || []),
+  cancel: (invitationId) => call('POST', org('cancel-invitation'), { invitationId }).then((r) => r.data),
   invitation: (id) => call('GET', `${org('get-invitation')}?id=${encodeURIComponent(id)}`).then((r) => r.data),
   accept: (invitationId) => call('POST', org('accept-invitation'), { invitationId }).then((r) => r.data),
   reject: (invitationId) => call('POST', org('reject-invitation'), { invitationId }).then((r) => r.data),

@@ -901,6 +901,7 @@ function clearOrganizations() {
   scope = 'organization';
   renderSwitcher();
   $('member-list').replaceChildren();
+  $('pending-list').replaceChildren();
   for (const id of ['org-form', 'invite-form']) $(id).reset();
   for (const id of ['members-status', 'inv-status']) status(id);
   for (const id of ['members-error', 'inv-error', 'org-form-error', 'invite-error']) formError(id);
@@ -961,6 +962,40 @@ async function showOrg() {
   document.title = 'Organizations · Latch';
   show('org');
   renderOrg();
+  await loadInvitations();
+}
+
+// loadInvitations lists the active organization's pending invitations for
+// those who may invite (and cancel).
+async function loadInvitations() {
+  const o = activeOrg();
+  $('pending').hidden = true;
+  $('pending-list').replaceChildren();
+  if (!o || !isAdmin()) return;
+  try {
+    const open = (await organizations.invitations(o.id)).filter((i) => i.status === 'pending');
+    $('pending-list').replaceChildren(...open.map(invitationItem));
+    $('pending').hidden = open.length === 0;
+  } catch (err) { handle(err, 'inv-error'); }
+}
+
+function invitationItem(inv) {
+  const cancel = el('button', { type: 'button', className: 'secondary', textContent: 'Cancel' });
+  cancel.setAttribute('aria-label', `Cancel the invitation of ${inv.email}`);
+  cancel.addEventListener('click', () => busy(cancel, async () => {
+    try {
+      await organizations.cancel(inv.id);
+      status('inv-status', `The invitation of ${inv.email} is cancelled.`);
+      await loadInvitations();
+    } catch (err) { handle(err, 'inv-error'); }
+  }));
+  const li = el('li', { className: 'item' },
+    el('div', { className: 'body' },
+      el('div', { className: 'title', textContent: inv.email }),
+      el('div', { className: 'meta' }, el('span', { textContent: roleWords(inv.role) }), el('span', { textContent: `until ${when(inv.expiresAt)}` }))),
+    cancel);
+  li.dataset.email = inv.email;
+  return li;
 }
 
 function renderOrg() {
@@ -1082,6 +1117,7 @@ async function invite(e) {
       await organizations.invite(activeOrg().id, email, role);
       $('inv-email').value = '';
       status('inv-status', `Invitation sent to ${email} (${role}).`);
+      await loadInvitations();
     } catch (err) { handle(err, 'inv-error'); }
   });
 }
@@ -1217,7 +1253,9 @@ async function init() {
     socialOn = true;
     $('google').addEventListener('click', async () => {
       try {
-        const r = await auth.social('google');
+        // Back to the invitation a signed-out visitor came from.
+        const back = window.location.pathname.startsWith('/accept-invitation/') ? window.location.pathname : '/';
+        const r = await auth.social('google', back);
         if (r && r.url) window.location.assign(r.url);
       } catch (err) { handle(err, mode === 'sign-in' ? 'sign-in-error' : 'sign-up-error'); }
     });
