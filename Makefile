@@ -18,14 +18,16 @@ export GOTOOLCHAIN := go1.27.3
 # http://localhost:3000, where the browser is; tasks checks that iss/aud and reads the JWKS from auth directly.
 # tasks and the gateway start once auth listens (at most 10 s), so tasks' first JWKS fetch finds it (compose
 # orders them the same way with depends_on: service_healthy).
+# The account page's change-email and delete-account forms need these on in auth (off by default, as in Better Auth).
+run: export CHANGE_EMAIL_ENABLED ?= true
+run: export DELETE_USER_ENABLED ?= true
 run: build
 	@echo "open:  http://localhost:3000   (gateway: web UI, /api/auth/* and /api/tasks*)"
 	@echo "auth:  http://localhost:3001/api/auth/ok   tasks: http://localhost:8000/api/tasks   tasks gRPC: localhost:9000 (bin/taskctl)"
 	@echo "data:  ./.data   (Ctrl-C stops all three)"
-	@echo "mail:  ./.data/outbox.jsonl   (verification, password-reset, change-email and 2FA code mails, one JSON object per line)"
+	@echo "mail:  ./.data/outbox.jsonl   (verification, password-reset, change-email, 2FA code and invitation mails, one JSON object per line)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
-	PORT=3001 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} AUTH_PLUGINS=$${AUTH_PLUGINS-two-factor,organization} \
-	  CHANGE_EMAIL_ENABLED=$${CHANGE_EMAIL_ENABLED:-true} DELETE_USER_ENABLED=$${DELETE_USER_ENABLED:-true} $(BIN)/auth serve & \
+	PORT=3001 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} AUTH_PLUGINS=$${AUTH_PLUGINS-two-factor,organization} $(BIN)/auth serve & \
 	for _ in $$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3001) 2>/dev/null && break; sleep 0.1; done; \
 	PORT=8000 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} JWKS_URL=$${JWKS_URL:-http://localhost:3001/api/auth/jwks} $(BIN)/tasks serve & \
 	PORT=3000 AUTH_URL=http://localhost:3001 TASKS_URL=http://localhost:8000 $(BIN)/gateway serve & \

@@ -416,18 +416,6 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	b.run("a wrong code", chromedp.Click("#tf-submit"))
 	b.waitText("#tf-error", "Invalid code")
 	b.shot("23-second-factor")
-	// Five wrong codes end the challenge: the sixth try is refused whatever
-	// the code, and the page goes back to the password, saying why.
-	for i := 2; i <= 5; i++ {
-		b.run("clear the error", chromedp.Evaluate(`document.querySelector('#tf-error').textContent = ''`, nil))
-		b.run(fmt.Sprintf("wrong code %d", i), chromedp.Click("#tf-submit"))
-		b.waitText("#tf-error", "Invalid code")
-	}
-	b.fill("#tf-code", app.wrong())
-	b.run("the sixth try", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#sign-in-form"))
-	b.waitText("#sign-in-error", "Too many wrong codes")
-	b.fill("#si-password", password)
-	b.run("password again", chromedp.Click("#sign-in-submit"), chromedp.WaitVisible("#two-factor-form"))
 	b.fill("#tf-code", app.code())
 	b.run("trust", chromedp.Click("#tf-trust"))
 	b.run("verify", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#tasks-view"))
@@ -463,6 +451,21 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.fill("#si-email", email)
 	a.fill("#si-password", password)
 	a.run("password", chromedp.Click("#sign-in-submit"), chromedp.WaitVisible("#two-factor-form"))
+	a.fill("#tf-code", app.wrong())
+	a.run("a wrong code", chromedp.Click("#tf-submit"))
+	a.waitText("#tf-error", "Invalid code")
+	// Five wrong codes end the challenge: the sixth try is refused whatever
+	// the code, and the page goes back to the password, saying why.
+	for i := 2; i <= 5; i++ {
+		a.run("clear the error", chromedp.Evaluate(`document.querySelector('#tf-error').textContent = ''`, nil))
+		a.run(fmt.Sprintf("wrong code %d", i), chromedp.Click("#tf-submit"))
+		a.waitText("#tf-error", "Invalid code")
+	}
+	a.fill("#tf-code", app.wrong())
+	a.run("the sixth try", chromedp.Click("#tf-submit"), chromedp.WaitVisible("#sign-in-form"))
+	a.waitText("#sign-in-error", "Too many wrong codes")
+	a.fill("#si-password", password)
+	a.run("password again", chromedp.Click("#sign-in-submit"), chromedp.WaitVisible("#two-factor-form"))
 	a.run("backup code", chromedp.Click("#tf-method-backup"))
 	a.waitText("#tf-code-label", "backup codes")
 	a.fill("#tf-code", codes[0])
