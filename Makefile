@@ -25,7 +25,7 @@ run: build
 	@echo "open:  http://localhost:3000   (gateway: web UI, /api/auth/* and /api/tasks*)"
 	@echo "auth:  http://localhost:3001/api/auth/ok   tasks: http://localhost:8000/api/tasks   tasks gRPC: localhost:9000 (bin/taskctl)"
 	@echo "data:  ./.data   (Ctrl-C stops all three)"
-	@echo "mail:  ./.data/outbox.jsonl   (verification and password-reset mails, one JSON object per line)"
+	@echo "mail:  ./.data/outbox.jsonl   (verification, password-reset, change-email, 2FA code and invitation mails, one JSON object per line)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	PORT=3001 BETTER_AUTH_URL=$${BETTER_AUTH_URL:-http://localhost:3000} SEND_VERIFICATION_ON_SIGN_UP=$${SEND_VERIFICATION_ON_SIGN_UP:-true} AUTH_PLUGINS=$${AUTH_PLUGINS-two-factor,organization} $(BIN)/auth serve & \
 	for _ in $$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/3001) 2>/dev/null && break; sleep 0.1; done; \

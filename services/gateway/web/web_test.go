@@ -26,6 +26,8 @@ func TestHandler(t *testing.T) {
 		{"the reset link's landing page", web.Settings{}, "GET", "/reset-password?token=abc", 200, `id="reset-form"`, "text/html"},
 		{"the verification link's landing page", web.Settings{}, "GET", "/email-verified?error=invalid_token", 200, `id="verified"`, "text/html"},
 		{"the account page", web.Settings{}, "GET", "/account", 200, `id="account-view"`, "text/html"},
+		{"the organization page", web.Settings{}, "GET", "/organization", 200, `id="org-view"`, "text/html"},
+		{"the invitation link's landing page", web.Settings{}, "GET", "/accept-invitation/inv_Ab12-x", 200, `id="invite-view"`, "text/html"},
 		{"the QR code module", web.Settings{}, "GET", "/qr.js", 200, "drawQR", "text/javascript"},
 		{"the stylesheet", web.Settings{}, "GET", "/app.css", 200, "[hidden]", "text/css"},
 		{"no providers: no Google button", web.Settings{}, "GET", "/app-config.json", 200, `{"socialProviders":[]}`, "application/json"},

@@ -46,6 +46,12 @@ function toError(status, data) {
     EMAIL_NOT_VERIFIED: 'Your email address is not verified yet: follow the link we mailed you, or have it sent again.',
     INVALID_TWO_FACTOR_COOKIE: 'This sign-in has expired. Sign in again with your password.',
     TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE: 'Too many wrong codes. Sign in again with your password to get a new try.',
+    YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION: 'This invitation was sent to another email address. Sign out and sign in with that address to answer it.',
+    INVITATION_NOT_FOUND: 'This invitation is no longer open: it was answered, cancelled or has expired.',
+    ORGANIZATION_SLUG_ALREADY_TAKEN: 'That slug is taken: choose another.',
+    ORGANIZATION_ALREADY_EXISTS: 'That slug is taken: choose another.',
+    YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER: 'You are the only owner: make someone else an owner before you leave.',
+    YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER: 'The organization needs an owner: make someone else an owner first.',
   }[code];
   if (friendly) return new ApiError(status, friendly, code);
   let message = '';
@@ -77,7 +83,7 @@ export const auth = {
   signIn: (email, password) => call('POST', '/api/auth/sign-in/email', { email, password }).then((r) => r.data),
   signUp: (name, email, password) => call('POST', '/api/auth/sign-up/email', { name, email, password, callbackURL: pages.verified }),
   signOut: () => call('POST', '/api/auth/sign-out'),
-  social: (provider) => call('POST', '/api/auth/sign-in/social', { provider, callbackURL: '/' }).then((r) => r.data),
+  social: (provider, callbackURL = '/') => call('POST', '/api/auth/sign-in/social', { provider, callbackURL }).then((r) => r.data),
 };
 
 export const account = {
@@ -105,6 +111,27 @@ export const twoFactor = {
   verifyBackup: (code, trustDevice) => call('POST', '/api/auth/two-factor/verify-backup-code', { code, trustDevice }).then((r) => r.data),
 };
 
+// Better Auth's organization plugin (docs/organizations.md). set-active goes
+// through the gateway, which then drops the session's cached JWT: the next
+// /api/tasks call carries the new org and org_role claims.
+const org = (path) => `/api/auth/organization/${path}`;
+export const organizations = {
+  list: () => call('GET', org('list')).then((r) => r.data || []),
+  create: (name, slug) => call('POST', org('create'), { name, slug }).then((r) => r.data),
+  setActive: (organizationId) => call('POST', org('set-active'), { organizationId }).then((r) => r.data),
+  activeMember: () => call('GET', org('get-active-member')).then((r) => r.data),
+  members: (organizationId) => call('GET', `${org('list-members')}?organizationId=${encodeURIComponent(organizationId)}`).then((r) => (r.data && r.data.members) || []),
+  invite: (organizationId, email, role) => call('POST', org('invite-member'), { organizationId, email, role }).then((r) => r.data),
+  invitations: (organizationId) => call('GET', `${org('list-invitations')}?organizationId=${encodeURIComponent(organizationId)}`).then((r) => r.data || []),
+  cancel: (invitationId) => call('POST', org('cancel-invitation'), { invitationId }).then((r) => r.data),
+  invitation: (id) => call('GET', `${org('get-invitation')}?id=${encodeURIComponent(id)}`).then((r) => r.data),
+  accept: (invitationId) => call('POST', org('accept-invitation'), { invitationId }).then((r) => r.data),
+  reject: (invitationId) => call('POST', org('reject-invitation'), { invitationId }).then((r) => r.data),
+  updateRole: (organizationId, memberId, role) => call('POST', org('update-member-role'), { organizationId, memberId, role }).then((r) => r.data),
+  remove: (organizationId, memberIdOrEmail) => call('POST', org('remove-member'), { organizationId, memberIdOrEmail }).then((r) => r.data),
+  leave: (organizationId) => call('POST', org('leave'), { organizationId }).then((r) => r.data),
+};
+
 export const tasks = {
   async list(query) {
     const params = new URLSearchParams();
@@ -112,7 +139,8 @@ export const tasks = {
     const r = await call('GET', `/api/tasks?${params}`);
     return { items: r.data || [], total: Number(r.headers.get('X-Total-Count') || 0) };
   },
-  create: (task) => call('POST', '/api/tasks', task).then((r) => r.data),
+  // scope 'organization' creates the task in the token's active organization.
+  create: (task, scope) => call('POST', scope === 'organization' ? '/api/tasks?scope=organization' : '/api/tasks', task).then((r) => r.data),
   update: (id, patch) => call('PATCH', `/api/tasks/${encodeURIComponent(id)}`, patch).then((r) => r.data),
   toggle: (id) => call('PATCH', `/api/tasks/${encodeURIComponent(id)}/complete`).then((r) => r.data),
   remove: (id) => call('DELETE', `/api/tasks/${encodeURIComponent(id)}`),

@@ -1,4 +1,4 @@
-import { auth, account, twoFactor, tasks, appConfig, ApiError } from './api.js';
+import { auth, account, twoFactor, tasks, organizations, appConfig, ApiError } from './api.js';
 import { drawQR } from './qr.js';
 
 // One page, several views: the path says which (a reload keeps it; the
@@ -7,6 +7,8 @@ import { drawQR } from './qr.js';
 //   /account         the account page
 //   /reset-password  where the mailed reset link lands (?token= or ?error=)
 //   /email-verified  where the mailed verification link lands (?error= on failure)
+//   /organization    create an organization; its members, invitations and roles
+//   /accept-invitation/<id>  where the mailed invitation link lands
 
 const $ = (id) => document.getElementById(id);
 let mode = 'sign-in';
@@ -14,6 +16,14 @@ let searchTimer;
 let me = null; // get-session's {session, user}, or null
 let socialOn = false;
 let pendingBackupCodes = []; // from enable, shown once the first code is verified
+// The organizations of the signed-in user, the active one's member rows and
+// the user's role there ('' with none active). The role only decides which
+// buttons show: the tasks service decides from the token.
+let orgs = [];
+let members = [];
+let myRole = '';
+let scope = 'organization'; // what the task list shows while an organization is active
+let slugTouched = false;
 
 const authForms = {
   'sign-in': 'sign-in-form', 'sign-up': 'sign-up-form', 'two-factor': 'two-factor-form',
@@ -29,9 +39,11 @@ function show(view) {
   $('auth-view').hidden = view !== 'auth';
   $('tasks-view').hidden = view !== 'tasks';
   $('account-view').hidden = view !== 'account';
+  $('org-view').hidden = view !== 'org';
+  $('invite-view').hidden = view !== 'invite';
   $('who').hidden = !me;
   $('verify-notice').hidden = !me || me.user.emailVerified || view === 'auth';
-  for (const [id, v] of [['nav-tasks', 'tasks'], ['nav-account', 'account']]) {
+  for (const [id, v] of [['nav-tasks', 'tasks'], ['nav-org', 'org'], ['nav-account', 'account']]) {
     if (v === view) $(id).setAttribute('aria-current', 'page'); else $(id).removeAttribute('aria-current');
   }
 }
@@ -106,12 +118,13 @@ function showAuth(next) {
   $('task-list').replaceChildren();
   $('count').textContent = '';
   clearAccount();
+  clearOrganizations();
   show('auth');
   setMode(next);
 }
 
 function showSignIn() {
-  if (window.location.pathname !== '/' && !['/account'].includes(window.location.pathname)) {
+  if (window.location.pathname !== '/' && !['/account', '/organization'].includes(window.location.pathname)) {
     window.history.replaceState({}, '', '/');
   }
   showAuth('sign-in');
@@ -327,7 +340,29 @@ async function showTasks() {
   document.title = 'Tasks · Latch';
   show('tasks');
   resetTaskForm();
+  renderScope();
   await refresh();
+}
+
+// taskScope is what the list shows and where a new task goes: the active
+// organization's tasks, or the personal ones.
+function taskScope() {
+  return activeOrg() ? scope : 'personal';
+}
+
+function renderScope() {
+  const o = activeOrg();
+  $('scope-box').hidden = !o;
+  $('task-scope').value = scope;
+  if (o && scope === 'organization') {
+    $('tasks-title').textContent = `Tasks of ${o.name}`;
+    $('role-hint').textContent = isAdmin()
+      ? `You are ${roleWords(myRole)} here: you may change and delete every task.`
+      : 'You are a member here: you may read every task and change or delete the ones you added.';
+  } else {
+    $('tasks-title').textContent = 'Your tasks';
+    $('role-hint').textContent = '';
+  }
 }
 
 function query() {
@@ -338,15 +373,42 @@ function query() {
     tags: $('f-tag').value.trim(),
     search: $('f-search').value.trim(),
     sort, order, limit: '100',
+    scope: activeOrg() ? taskScope() : '',
   };
 }
 
-async function refresh() {
+// refresh reloads the list; keepBanner leaves an error on show (a refusal
+// the list is redrawn after).
+async function refresh(keepBanner) {
   try {
     const { items, total } = await tasks.list(query());
     render(items, total);
-    banner('');
+    if (keepBanner !== true) banner(''); // an event listener passes an Event
   } catch (err) { handle(err); }
+}
+
+// refused shows a 403 in words and then learns the role again: a role
+// changed elsewhere (a demotion) reaches the page as a refusal first.
+async function refused(err, fieldId) {
+  handle(err, fieldId);
+  if (!(err instanceof ApiError) || err.status !== 403) return;
+  const before = activeOrg() ? `${activeOrg().id}/${myRole}` : '';
+  try { await reloadMe(); await loadOrgContext(); } catch (e) { handle(e); return; }
+  const o = activeOrg();
+  if (before !== (o ? `${o.id}/${myRole}` : '')) {
+    const now = o ? `Your role in ${o.name} is now ${roleWords(myRole)}.` : 'You are no longer in that organization.';
+    if (fieldId) formError(fieldId, new Error(`${err.message} ${now}`)); else banner(`${err.message} ${now}`);
+  }
+  renderScope();
+  await refresh(true);
+}
+
+// mayChange mirrors the tasks service's rule (docs/team-tasks.md) to hide
+// buttons that would only be refused: in an organization a member changes
+// the tasks they created, admins and owners any.
+function mayChange(t) {
+  if (!t.organization_id) return true;
+  return isAdmin() || t.user_id === me.user.id;
 }
 
 function render(items, total) {
@@ -360,8 +422,10 @@ function taskItem(t) {
   const check = el('input', { type: 'checkbox', checked: t.completed, id: `task-${t.id}-done` });
   check.setAttribute('aria-labelledby', titleId);
   check.addEventListener('change', () => toggle(t, check));
+  const author = t.organization_id ? members.find((m) => m.userId === t.user_id) : null;
   const meta = el('div', { className: 'meta' },
     el('span', { className: `prio-${t.priority}`, textContent: `${t.priority} priority` }),
+    t.organization_id ? el('span', { className: 'author', textContent: `added by ${author ? (author.user.name || author.user.email) : 'a former member'}` }) : null,
     t.due_date ? el('span', { textContent: `due ${t.due_date.slice(0, 10)}` }) : null,
     ...t.tags.map((tag) => el('span', { className: 'tag', textContent: tag })));
   const body = el('div', { className: 'body' },
@@ -374,6 +438,10 @@ function taskItem(t) {
   const del = el('button', { type: 'button', className: 'danger', textContent: 'Delete' });
   del.setAttribute('aria-label', `Delete ${t.title}`);
   del.addEventListener('click', () => remove(t, del));
+  if (!mayChange(t)) {
+    const why = 'Only admins, owners and the member who added it may change this task';
+    for (const c of [check, edit, del]) { c.disabled = true; c.title = why; }
+  }
   const li = el('li', { className: t.completed ? 'task done' : 'task' }, check, body,
     el('div', { className: 'actions' }, edit, del));
   li.dataset.id = t.id;
@@ -382,12 +450,13 @@ function taskItem(t) {
 
 async function toggle(t, check) {
   check.disabled = true;
-  try { await tasks.toggle(t.id); await refresh(); } catch (err) { check.checked = !check.checked; handle(err); } finally { check.disabled = false; }
+  try { await tasks.toggle(t.id); await refresh(); } catch (err) { check.checked = !check.checked; check.disabled = false; await refused(err); return; }
+  check.disabled = false;
 }
 
 async function remove(t, button) {
   await busy(button, async () => {
-    try { await tasks.remove(t.id); await refresh(); $('task-title').focus(); } catch (err) { handle(err); }
+    try { await tasks.remove(t.id); await refresh(); $('task-title').focus(); } catch (err) { await refused(err); }
   });
 }
 
@@ -432,11 +501,11 @@ async function saveTask(e) {
   const id = $('task-id').value;
   await busy($('task-submit'), async () => {
     try {
-      if (id) await tasks.update(id, t); else await tasks.create(t);
+      if (id) await tasks.update(id, t); else await tasks.create(t, taskScope());
       resetTaskForm();
       await refresh();
       $('task-title').focus();
-    } catch (err) { handle(err, 'task-error'); }
+    } catch (err) { await refused(err, 'task-error'); }
   });
 }
 
@@ -810,6 +879,287 @@ async function deleteAccount(e) {
   });
 }
 
+// ---- organizations ----
+
+function activeOrg() {
+  const id = me && me.session && me.session.activeOrganizationId;
+  return (id && orgs.find((o) => o.id === id)) || null;
+}
+
+function isAdmin() {
+  return myRole.split(',').some((r) => r.trim() === 'admin' || r.trim() === 'owner');
+}
+
+function roleWords(role) {
+  return (role || '').split(',').map((r) => r.trim()).filter(Boolean).join(' and ') || 'no role';
+}
+
+function clearOrganizations() {
+  orgs = [];
+  members = [];
+  myRole = '';
+  scope = 'organization';
+  renderSwitcher();
+  $('member-list').replaceChildren();
+  $('pending-list').replaceChildren();
+  for (const id of ['org-form', 'invite-form']) $(id).reset();
+  for (const id of ['members-status', 'inv-status']) status(id);
+  for (const id of ['members-error', 'inv-error', 'org-form-error', 'invite-error']) formError(id);
+}
+
+// loadOrgContext learns the user's organizations, their role in the active
+// one and its members (whose names the task list shows).
+async function loadOrgContext() {
+  try {
+    orgs = await organizations.list();
+  } catch (err) {
+    // Auth without AUTH_PLUGINS=organization: no switcher, no page.
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    orgs = [];
+    $('nav-org').hidden = true;
+    $('org-switch').parentElement.hidden = true;
+    return;
+  }
+  $('nav-org').hidden = false;
+  $('org-switch').parentElement.hidden = false;
+  const o = activeOrg();
+  members = [];
+  myRole = '';
+  if (o) {
+    const [m, list] = await Promise.all([organizations.activeMember(), organizations.members(o.id)]);
+    myRole = (m && m.role) || '';
+    members = list;
+  }
+  renderSwitcher();
+}
+
+function renderSwitcher() {
+  const sel = $('org-switch');
+  sel.replaceChildren(el('option', { value: '', textContent: 'Personal' }),
+    ...orgs.map((o) => el('option', { value: o.id, textContent: o.name })));
+  const o = activeOrg();
+  sel.value = o ? o.id : '';
+}
+
+// switchTo makes an organization (or none) the session's active one. It goes
+// through the gateway, which drops the cached token: the next tasks call
+// carries the new organization and role.
+async function switchTo(id) {
+  const sel = $('org-switch');
+  sel.disabled = true;
+  try {
+    await organizations.setActive(id || null);
+    await reloadMe();
+    scope = 'organization';
+    await route();
+  } catch (err) {
+    handle(err);
+    renderSwitcher();
+  } finally { sel.disabled = false; }
+}
+
+async function showOrg() {
+  document.title = 'Organizations · Latch';
+  show('org');
+  renderOrg();
+  await loadInvitations();
+}
+
+// loadInvitations lists the active organization's pending invitations for
+// those who may invite (and cancel).
+async function loadInvitations() {
+  const o = activeOrg();
+  $('pending').hidden = true;
+  $('pending-list').replaceChildren();
+  if (!o || !isAdmin()) return;
+  try {
+    const open = (await organizations.invitations(o.id)).filter((i) => i.status === 'pending');
+    $('pending-list').replaceChildren(...open.map(invitationItem));
+    $('pending').hidden = open.length === 0;
+  } catch (err) { handle(err, 'inv-error'); }
+}
+
+function invitationItem(inv) {
+  const cancel = el('button', { type: 'button', className: 'secondary', textContent: 'Cancel' });
+  cancel.setAttribute('aria-label', `Cancel the invitation of ${inv.email}`);
+  cancel.addEventListener('click', () => busy(cancel, async () => {
+    try {
+      await organizations.cancel(inv.id);
+      status('inv-status', `The invitation of ${inv.email} is cancelled.`);
+      await loadInvitations();
+    } catch (err) { handle(err, 'inv-error'); }
+  }));
+  const li = el('li', { className: 'item' },
+    el('div', { className: 'body' },
+      el('div', { className: 'title', textContent: inv.email }),
+      el('div', { className: 'meta' }, el('span', { textContent: roleWords(inv.role) }), el('span', { textContent: `until ${when(inv.expiresAt)}` }))),
+    cancel);
+  li.dataset.email = inv.email;
+  return li;
+}
+
+function renderOrg() {
+  const o = activeOrg();
+  $('org-card').hidden = !o;
+  $('invite-form').hidden = !o || !isAdmin();
+  if (!o) { $('member-list').replaceChildren(); return; }
+  $('org-name').textContent = o.name;
+  $('org-role').textContent = roleWords(myRole);
+  $('member-list').replaceChildren(...members.map(memberItem));
+}
+
+function memberItem(m) {
+  const name = m.user.name || m.user.email;
+  const self = m.userId === me.user.id;
+  const body = el('div', { className: 'body' },
+    el('div', { className: 'title', textContent: self ? `${name} (you)` : name }),
+    el('div', { className: 'meta' }, el('span', { textContent: m.user.email }), el('span', { className: 'role', textContent: roleWords(m.role) })));
+  const li = el('li', { className: 'item' }, body);
+  li.dataset.email = m.user.email;
+  if (isAdmin() && !self) {
+    const sel = el('select', { className: 'role-select' },
+      ...['member', 'admin', 'owner'].map((r) => el('option', { value: r, textContent: r })));
+    sel.value = m.role.split(',')[0];
+    sel.setAttribute('aria-label', `Role of ${name}`);
+    // A button applies the pick: arrow keys on a closed select fire change
+    // for every option they pass.
+    const set = el('button', { type: 'button', className: 'secondary', textContent: 'Set role' });
+    set.setAttribute('aria-label', `Set the role of ${name}`);
+    set.addEventListener('click', () => changeRole(m, sel, set));
+    const rm = el('button', { type: 'button', className: 'danger', textContent: 'Remove' });
+    rm.setAttribute('aria-label', `Remove ${name}`);
+    rm.addEventListener('click', () => removeMember(m, rm));
+    li.append(el('div', { className: 'controls' }, sel, set, rm));
+  }
+  return li;
+}
+
+async function reloadOrg() {
+  await reloadMe();
+  await loadOrgContext();
+  renderOrg();
+}
+
+async function changeRole(m, sel, button) {
+  formError('members-error');
+  status('members-status');
+  const o = activeOrg();
+  await busy(button, async () => {
+    try {
+      await organizations.updateRole(o.id, m.id, sel.value);
+      status('members-status', `${m.user.name || m.user.email} is now ${sel.value}.`);
+    } catch (err) { handle(err, 'members-error'); }
+    try { await reloadOrg(); } catch (err) { handle(err, 'members-error'); }
+  });
+}
+
+async function removeMember(m, button) {
+  formError('members-error');
+  status('members-status');
+  await busy(button, async () => {
+    try {
+      await organizations.remove(activeOrg().id, m.id);
+      status('members-status', `${m.user.name || m.user.email} is no longer a member.`);
+      await reloadOrg();
+    } catch (err) { handle(err, 'members-error'); }
+  });
+}
+
+async function leaveOrg() {
+  formError('members-error');
+  const o = activeOrg();
+  if (!o) return;
+  await busy($('org-leave'), async () => {
+    try {
+      await organizations.leave(o.id);
+      await organizations.setActive(null); // through the gateway: the cached token still names the organization
+      await reloadOrg();
+      banner(`You have left ${o.name}.`, 'info');
+    } catch (err) { handle(err, 'members-error'); }
+  });
+}
+
+function slugOf(name) {
+  return name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+}
+
+async function createOrg(e) {
+  e.preventDefault();
+  formError('org-form-error');
+  const name = $('org-new-name').value.trim();
+  const slug = $('org-new-slug').value.trim();
+  if (!name || !slug) { formError('org-form-error', new Error('Give the organization a name and a slug.')); return; }
+  if (!/^[a-z0-9-]+$/.test(slug)) { formError('org-form-error', new Error('The slug takes lowercase letters, digits and -.')); $('org-new-slug').focus(); return; }
+  await busy($('org-submit'), async () => {
+    try {
+      const o = await organizations.create(name, slug);
+      // create makes it active in the session; set-active through the
+      // gateway also drops the cached token that names no organization.
+      await organizations.setActive(o.id);
+      $('org-form').reset();
+      slugTouched = false;
+      await reloadOrg();
+      status('members-status', `${o.name} is created and active.`);
+      $('org-name').focus();
+    } catch (err) { handle(err, 'org-form-error'); }
+  });
+}
+
+async function invite(e) {
+  e.preventDefault();
+  formError('inv-error');
+  status('inv-status');
+  const email = $('inv-email').value.trim();
+  const role = $('inv-role').value;
+  if (!email) { formError('inv-error', new Error('Enter the email to invite.')); $('inv-email').focus(); return; }
+  await busy($('inv-submit'), async () => {
+    try {
+      await organizations.invite(activeOrg().id, email, role);
+      $('inv-email').value = '';
+      status('inv-status', `Invitation sent to ${email} (${role}).`);
+      await loadInvitations();
+    } catch (err) { handle(err, 'inv-error'); }
+  });
+}
+
+// The mailed link: /accept-invitation/<id>.
+function invitationId() {
+  return decodeURIComponent(window.location.pathname.slice('/accept-invitation/'.length));
+}
+
+async function showInvitation() {
+  document.title = 'Invitation · Latch';
+  show('invite');
+  formError('invite-error');
+  status('invite-text');
+  $('invite-buttons').hidden = true;
+  try {
+    const inv = await organizations.invitation(invitationId());
+    status('invite-text', `${inv.inviterEmail} invites you to join ${inv.organizationName} as ${roleWords(inv.role)}.`);
+    $('invite-buttons').hidden = false;
+    $('invite-accept').focus();
+  } catch (err) { handle(err, 'invite-error'); }
+}
+
+async function answerInvitation(accept) {
+  formError('invite-error');
+  await busy($(accept ? 'invite-accept' : 'invite-reject'), async () => {
+    try {
+      if (accept) {
+        const r = await organizations.accept(invitationId());
+        await organizations.setActive(r.invitation.organizationId); // through the gateway: a fresh token
+        await reloadMe();
+        scope = 'organization';
+        navigate('/');
+        return;
+      }
+      await organizations.reject(invitationId());
+      $('invite-buttons').hidden = true;
+      status('invite-text', 'You declined the invitation.');
+    } catch (err) { handle(err, 'invite-error'); }
+  });
+}
+
 // ---- start and routing ----
 
 async function route() {
@@ -818,7 +1168,16 @@ async function route() {
   const params = new URLSearchParams(window.location.search);
   if (path === '/reset-password') { showReset(params); return; }
   if (path === '/email-verified') { showVerified(params); return; }
-  if (!me) { showAuth('sign-in'); return; }
+  if (!me) {
+    showAuth('sign-in');
+    if (path.startsWith('/accept-invitation/')) {
+      banner('You have been invited to an organization. Sign in (or create an account) with the address the invitation went to, and you come back here to answer it.', 'info');
+    }
+    return;
+  }
+  try { await loadOrgContext(); } catch (err) { handle(err); if (!me) return; }
+  if (path.startsWith('/accept-invitation/')) { await showInvitation(); return; }
+  if (path === '/organization') { await showOrg(); return; }
   if (path === '/account') { await showAccount(); return; }
   await showTasks();
 }
@@ -871,6 +1230,15 @@ async function init() {
   $('tfm-codes').addEventListener('click', newBackupCodes);
   $('tfm-disable').addEventListener('click', disableTwoFactor);
   $('delete-form').addEventListener('submit', deleteAccount);
+  $('org-switch').addEventListener('change', () => switchTo($('org-switch').value));
+  $('task-scope').addEventListener('change', () => { scope = $('task-scope').value; resetTaskForm(); renderScope(); refresh(); });
+  $('org-form').addEventListener('submit', createOrg);
+  $('org-new-name').addEventListener('input', () => { if (!slugTouched) $('org-new-slug').value = slugOf($('org-new-name').value); });
+  $('org-new-slug').addEventListener('input', () => { slugTouched = true; });
+  $('invite-form').addEventListener('submit', invite);
+  $('org-leave').addEventListener('click', leaveOrg);
+  $('invite-accept').addEventListener('click', () => answerInvitation(true));
+  $('invite-reject').addEventListener('click', () => answerInvitation(false));
   // In-app links move between views without reloading; a modified click
   // (new tab) is left to the browser.
   document.addEventListener('click', (e) => {
@@ -885,7 +1253,9 @@ async function init() {
     socialOn = true;
     $('google').addEventListener('click', async () => {
       try {
-        const r = await auth.social('google');
+        // Back to the invitation a signed-out visitor came from.
+        const back = window.location.pathname.startsWith('/accept-invitation/') ? window.location.pathname : '/';
+        const r = await auth.social('google', back);
         if (r && r.url) window.location.assign(r.url);
       } catch (err) { handle(err, mode === 'sign-in' ? 'sign-in-error' : 'sign-up-error'); }
     });
