@@ -433,7 +433,7 @@ func TestBrowserAccountSecurity(t *testing.T) {
 	a.poll("the activity lists the enrolment and the other browser's sign-ins", `(() => {
 		const items = [...document.querySelectorAll('#activity-list li')];
 		const has = (type, detail) => items.some(li => li.dataset.type === type && (!detail || (li.querySelector('.detail')?.textContent || '').includes(detail)));
-		return has('two-factor-enabled', 'authenticator app') && has('sign-in', 'with an authenticator code') && has('sign-out') && has('session-revoked', 'every other session');
+		return has('two-factor-enabled', 'authenticator app') && has('sign-in', 'with an authenticator code') && has('sign-in', 'on a trusted device') && has('sign-out') && has('session-revoked', 'every other session');
 	})()`)
 	a.poll("the other browser's user agent in the activity is text", fmt.Sprintf(`!document.querySelector('#activity-list img') && window.__xss === undefined && [...document.querySelectorAll('#activity-list .agent')].some(e => e.title === %q && e.textContent === 'Firefox on Linux')`, evilAgent))
 	a.shot("24-account-2fa-on")

@@ -83,6 +83,14 @@ const (
 	DetailRole = "role"
 )
 
+// What a sign-in's password step says of the second factor (DetailSecondFactor).
+const (
+	// SecondFactorRequired: the password was right, no session opened yet.
+	SecondFactorRequired = "required"
+	// SecondFactorTrustedDevice: a trusted device's password opened the session.
+	SecondFactorTrustedDevice = "trusted-device"
+)
+
 // Sign-in methods (DetailMethod).
 const (
 	MethodEmail      = "email"

@@ -323,13 +323,15 @@ func (s *Service) BeginSecondFactor(ctx context.Context, user User, remember boo
 	}
 	now := s.clock()
 	// The password was right; the second factor records its own sign-in.
-	passed := s.event(ctx, c, audit.SignIn, user.ID, detail(audit.DetailMethod, audit.MethodEmail, audit.DetailSecondFactor, "required"))
+	passed := s.event(ctx, c, audit.SignIn, user.ID, detail(audit.DetailMethod, audit.MethodEmail, audit.DetailSecondFactor, audit.SecondFactorRequired))
 	if trustID != "" {
 		v, err := s.store.Verification(ctx, trustID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return SignInChallenge{}, err
 		}
 		if err == nil && v.Value == user.ID && v.ExpiresAt.After(now) {
+			// A session opens on the password alone: the trail says why.
+			passed.Detail[audit.DetailSecondFactor] = audit.SecondFactorTrustedDevice
 			sess, err := s.newSession(ctx, user.ID, remember, c, passed)
 			if err != nil {
 				return SignInChallenge{}, err

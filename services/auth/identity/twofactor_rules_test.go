@@ -189,8 +189,8 @@ func TestTrustedDevicePasswordStepOpensTheSession(t *testing.T) {
 		t.Fatalf("a trusted sign-in wrote revocation events: head %d → %d", head, got)
 	}
 	events, err := f.store.AuditEvents(ctx, audit.Query{UserID: f.user.ID, Limit: 1})
-	if err != nil || len(events) != 1 || events[0].Type != audit.SignIn || events[0].Detail[audit.DetailSecondFactor] != "required" {
-		t.Fatalf("trusted sign-in recorded %+v, %v", events, err)
+	if err != nil || len(events) != 1 || events[0].Type != audit.SignIn || events[0].Detail[audit.DetailSecondFactor] != audit.SecondFactorTrustedDevice {
+		t.Fatalf("trusted sign-in recorded %+v, %v; want secondFactor trusted-device (a session opened)", events, err)
 	}
 
 	f.clock.Advance(twofactor.TrustDeviceTTL + time.Second)

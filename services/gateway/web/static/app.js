@@ -696,7 +696,7 @@ const activityWords = {
 const detailWords = {
   method: { email: 'with the password', google: 'with Google', totp: 'with an authenticator code', otp: 'with an emailed code', 'backup-code': 'with a backup code', 'verification-link': 'by following the verification link' },
   reason: { 'invalid-credentials': 'wrong email or password', 'email-not-verified': 'email not verified', 'invalid-code': 'wrong code', locked: 'too many wrong codes: locked for a while' },
-  secondFactor: { required: 'second step asked for' },
+  secondFactor: { required: 'second step asked for', 'trusted-device': 'on a trusted device, no second step' },
   scope: { one: 'one session', others: 'every other session', all: 'every session' },
   via: { totp: 'authenticator app', otp: 'emailed code', reset: 'through a reset link', link: 'through the mailed link', direct: 'at once: the old address was not verified' },
   sessionsEnded: { true: 'sessions signed out' },
