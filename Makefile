@@ -53,8 +53,8 @@ test-go:
 test-compat: build
 	@echo "== Better Auth compatibility suite (services/auth/compat)"
 	cd services/auth/compat && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && LATCH_AUTH_BIN=$(BIN)/auth npm test
-	@echo "== the migration again, with Better Auth running outside UTC (DATABASE_TIMEZONE)"
-	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs
+	@echo "== the migration and the organization plugin again, with Better Auth running outside UTC (DATABASE_TIMEZONE)"
+	cd services/auth/compat && TZ=America/Sao_Paulo LATCH_AUTH_BIN=$(BIN)/auth node --test --test-concurrency=1 migration.test.mjs organization.test.mjs
 
 ## fuzz: run every fuzz target for FUZZTIME each, one after the other (docs/fuzzing.md). `make test`
 # runs the same targets on their seed corpora only (f.Add seeds and testdata/fuzz/<target>/).
