@@ -216,7 +216,12 @@ func TestReplicaStoppingWithDelay(t *testing.T) {
 			b, _ := io.ReadAll(r.Body)
 			served[i].Add(1)
 			fmt.Fprintf(w, "%x", sha256.Sum256(b))
-		}), Delay: 300 * time.Millisecond, Drain: 5 * time.Second}
+		}), Delay: 300 * time.Millisecond, Drain: 10 * time.Second}
+		// Drain above 5 s: a connection the gateway's pool dialed but
+		// never sent a request on is StateNew at the replica, and
+		// http.Server.Shutdown counts it idle only after 5 s; with a 5 s
+		// drain the stop failed now and then under load (the default
+		// drain is 15 s).
 		ctx, stop := context.WithCancel(context.Background())
 		stops[i], done[i] = stop, make(chan error, 1)
 		go func() { done[i] <- s.Run(ctx, ln) }()
