@@ -7,32 +7,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/latchid/latch/services/auth/clients"
-	"github.com/latchid/latch/services/auth/oauth2api"
 )
 
-// withTokenEndpoint serves the OAuth2 token endpoint for service clients
-// beside Better Auth's API, which knows no such route.
-func withTokenEndpoint(cfg Config, api http.Handler, svc *clients.Service, log *slog.Logger) http.Handler {
-	basePath := "/api/auth"
-	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Path != "" && u.Path != "/" {
-		basePath = strings.TrimRight(u.Path, "/")
+// basePathOf is the API's base path in BETTER_AUTH_URL (default /api/auth).
+func basePathOf(baseURL string) string {
+	if u, err := url.Parse(baseURL); err == nil && u.Path != "" && u.Path != "/" {
+		return strings.TrimRight(u.Path, "/")
 	}
-	path := basePath + oauth2api.TokenPath
-	tokens := oauth2api.New(basePath, svc, log)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == path {
-			tokens.ServeHTTP(w, r)
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
+	return "/api/auth"
 }
 
 // addClientCommands registers `clients create|list|revoke`; args are the

@@ -38,6 +38,7 @@ import (
 	"github.com/latchid/latch/services/auth/httpapi"
 	"github.com/latchid/latch/services/auth/identity"
 	"github.com/latchid/latch/services/auth/mail"
+	"github.com/latchid/latch/services/auth/oauth2api"
 	"github.com/latchid/latch/services/auth/organization"
 	"github.com/latchid/latch/services/auth/password"
 	"github.com/latchid/latch/services/auth/ratelimit"
@@ -223,16 +224,6 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 			return err
 		}
 	}
-	handler, err := httpapi.New(httpapi.Config{
-		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
-		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
-		RateLimit:      rateLimit(cfg, a.redis, metrics),
-		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
-		Plugins: cfg.Plugins, Organizations: orgs,
-	}, a.ids, countingIssuer{a.issuer, metrics}, log)
-	if err != nil {
-		return err
-	}
 	// Every revocation is written with its change and wakes the feed's long
 	// polls here, and through Redis on the other replicas (docs/revocation.md).
 	a.feed = feed.New(sqlstore.NewRevocationFeed(db), feed.Config{Redis: a.redis, Logger: log})
@@ -242,7 +233,19 @@ func (a *app) wire(ctx, bg context.Context, cfg Config, log *slog.Logger) error 
 	clientStore.UseRevocations(retention, a.feed.Committed)
 	registerFeedMetrics(obs, a.feed)
 	a.clients = clients.NewService(clientStore, a.issuer, cfg.ClientTokenTTL, nil)
-	handler = withTokenEndpoint(cfg, handler, a.clients, log)
+	handler, err := httpapi.New(httpapi.Config{
+		BaseURL: cfg.BaseURL, Secret: cfg.Secret, TrustedOrigins: cfg.TrustedOrigins,
+		Issuer: cfg.JWTIssuer, JWKSMaxAge: cfg.JWKSPublishDelay,
+		RateLimit:      rateLimit(cfg, a.redis, metrics),
+		TrustedProxies: cfg.TrustedProxies, ClientIPHeader: cfg.RateLimitIPHeader,
+		Plugins: cfg.Plugins, Organizations: orgs,
+		// The service clients' token endpoint, which Better Auth has not:
+		// behind the same client address rule and rate limits.
+		Beside: map[string]http.Handler{oauth2api.TokenPath: oauth2api.New(basePathOf(cfg.BaseURL), a.clients, log)},
+	}, a.ids, countingIssuer{a.issuer, metrics}, log)
+	if err != nil {
+		return err
+	}
 	handler = withFeed(cfg, handler, a.feed)
 	if base, err := url.Parse(cfg.BaseURL); err == nil && base.Scheme == "https" {
 		handler = httpapi.StrictTransport(handler)

@@ -257,3 +257,32 @@ func TestRateLimitFailsOpenWhileRedisIsDown(t *testing.T) {
 		})
 	}
 }
+
+// The service clients' token endpoint sits beside Better Auth's API and was
+// served outside its limits: anyone could send it guesses (and database
+// lookups) without bound. It now counts per client address under the
+// default rule, and the request log and request id are the API's.
+func TestTokenEndpointIsRateLimited(t *testing.T) {
+	t.Parallel()
+	ts := startAuth(t, map[string]string{"RATE_LIMIT": "on", "RATE_LIMIT_MAX": "5", "RATE_LIMIT_WINDOW": "1m"})
+	guess := func() response {
+		return ts.do(req{method: "POST", path: "/api/auth/oauth2/token", contentType: "application/x-www-form-urlencoded",
+			body: "grant_type=client_credentials&client_id=nobody&client_secret=guess"})
+	}
+	for i := range 5 {
+		if r := guess(); r.status != 401 {
+			t.Fatalf("guess %d: %d %s, want 401 invalid_client", i+1, r.status, r.body)
+		}
+	}
+	r := guess()
+	if r.status != 429 {
+		t.Fatalf("the sixth guess in the window: %d %s, want 429", r.status, r.body)
+	}
+	if r.header.Get("X-Retry-After") == "" || r.header.Get("X-Request-Id") == "" {
+		t.Errorf("429 headers %v: want X-Retry-After and X-Request-Id", r.header)
+	}
+	// The API's own routes count apart (per path), as Better Auth's do.
+	if r := ts.do(req{method: "GET", path: "/api/auth/ok"}); r.status != 200 {
+		t.Errorf("/ok after the token endpoint's limit: %d", r.status)
+	}
+}

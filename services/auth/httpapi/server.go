@@ -60,6 +60,11 @@ type Config struct {
 	// Organizations are the organization plugin's rules (required with
 	// Plugins.Organization).
 	Organizations *organization.Service
+	// Beside are handlers served at these paths under the base path (the
+	// service clients' OAuth2 token endpoint): behind the API's client
+	// address rule, request log and rate limits (Better Auth's rule for the
+	// path), none of its body parsing or origin checks, which are theirs.
+	Beside map[string]http.Handler
 }
 
 // Plugins switches Better Auth plugins on. Off, a plugin's routes answer
@@ -169,6 +174,12 @@ func New(cfg Config, ids *identity.Service, tokens TokenIssuer, log *slog.Logger
 	api.POST("/unlink-account", validated(h, objectShape, parseUnlink), h.requireSession(true), h.unlinkAccount)
 	api.GET("/token", h.requireSession(false), h.token)
 	api.GET("/jwks", h.jwks)
+	if len(cfg.Beside) > 0 {
+		beside := r.Group(h.basePath, h.resolveClient, h.rateLimit)
+		for path, handler := range cfg.Beside {
+			beside.Any(path, gin.WrapH(handler))
+		}
+	}
 	if cfg.Plugins.TwoFactor {
 		h.mountTwoFactor(api)
 	}

@@ -35,15 +35,16 @@ type handler struct {
 	log    *slog.Logger
 }
 
-// New returns a handler serving POST basePath+TokenPath, with the request
-// id, request log and panic recovery every Latch service has.
+// New returns a handler serving POST basePath+TokenPath, with panic
+// recovery. Its caller serves it behind the request id, request log and
+// rate limits of the API beside it (httpapi.Config.Beside).
 func New(basePath string, issuer TokenIssuer, log *slog.Logger) http.Handler {
 	h := &handler{issuer: issuer, log: log}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil)
-	r.Use(ginlog.Recover(log, oauthError{Code: "server_error"}), ginlog.Middleware(log, nil))
+	r.Use(ginlog.Recover(log, oauthError{Code: "server_error"}))
 	r.POST(strings.TrimRight(basePath, "/")+TokenPath, h.token)
 	r.NoRoute(func(c *gin.Context) { c.Status(http.StatusNotFound) })
 	return r
