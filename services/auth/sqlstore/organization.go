@@ -192,7 +192,13 @@ func (s *IdentityStore) OrganizationsOf(ctx context.Context, userID string) ([]o
 
 // members selects members joined with their users.
 func (s *IdentityStore) members(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Table("member").
+	return membersIn(s.db.WithContext(ctx))
+}
+
+// membersIn selects member rows joined with their user, in db (a
+// transaction, or the store's handle).
+func membersIn(db *gorm.DB) *gorm.DB {
+	return db.Table("member").
 		Select(`member.*, "user".name AS user_name, "user".email AS user_email, "user".image AS user_image`).
 		Joins(`JOIN "user" ON "user".id = member.user_id`)
 }
@@ -375,36 +381,23 @@ func (s *IdentityStore) MemberForToken(ctx context.Context, orgID, userID string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.rev.dialect == sqldb.Postgres {
 			if err := tx.Exec("LOCK TABLE revocation_event IN SHARE MODE").Error; err != nil {
-				return err
+				return classify("lock revocation events", err)
 			}
 		}
 		var at *int64
 		if err := tx.Model(&revocationRow{}).Select("MAX(at_ms)").
 			Where("kind = ? AND subject = ? AND organization_id = ?", revocation.KindMember, userID, orgID).Scan(&at).Error; err != nil {
-			return err
+			return classify("latest member change", err)
 		}
 		if at != nil {
 			lastChange, changed = time.UnixMilli(*at).UTC(), true
 		}
-		var rows []memberWithUser
-		q := tx.Table("member").
-			Select(`member.*, "user".name AS user_name, "user".email AS user_email, "user".image AS user_image`).
-			Joins(`JOIN "user" ON "user".id = member.user_id`).
-			Where("member.organization_id = ? AND member.user_id = ?", orgID, userID)
-		if err := q.Limit(1).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return identity.ErrNotFound
-		}
-		m = rows[0].domain(s.w)
-		return nil
+		var err error
+		m, err = s.oneMember(membersIn(tx).Where("member.organization_id = ? AND member.user_id = ?", orgID, userID), "member for token")
+		return err
 	})
-	if errors.Is(err, identity.ErrNotFound) {
+	if err != nil { // classified where it happened (identity.ErrNotFound: not a member)
 		return organization.Member{}, time.Time{}, false, err
-	}
-	if err != nil {
-		return organization.Member{}, time.Time{}, false, classify("member for token", err)
 	}
 	return m, lastChange, changed, nil
 }

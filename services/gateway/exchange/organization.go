@@ -18,8 +18,9 @@ var switchPaths = map[string]bool{
 }
 
 // SwitchesOrganization reports whether a request to auth may change the
-// session's active organization. The path is cleaned as auth routes it
-// (".." and "." segments), so another spelling of the route evicts too.
+// session's active organization. The path is cleaned (".." and "."
+// segments): auth answers such spellings 404, so cleaning only ever adds an
+// eviction (one more token fetch), never misses a switch auth performed.
 func SwitchesOrganization(method, urlPath string) bool {
 	return method == http.MethodPost && switchPaths[path.Clean(urlPath)]
 }
